@@ -1,0 +1,1 @@
+"""Guanxi common library: what every service gets once."""

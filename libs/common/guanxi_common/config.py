@@ -1,0 +1,52 @@
+"""Configuration from environment variables with working defaults."""
+import os
+from pathlib import Path
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+#: Repository root (libs/common/guanxi_common/config.py -> three levels up), var/ lives there.
+PROJECT_ROOT = Path(os.environ.get("GUANXI_HOME", Path(__file__).resolve().parents[3]))
+VAR_DIR = Path(os.environ.get("GUANXI_VAR_DIR", PROJECT_ROOT / "var"))
+
+#: Default HTTP port (health, readiness, metrics) per service.
+DEFAULT_HTTP_PORTS = {"customer": 8101, "sales": 8102, "service_desk": 8103,
+                      "marketing": 8104, "gateway": 8000}
+
+
+def env(name, default=None, cast=str):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if cast is bool:
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return cast(value)
+
+
+def database_url(service):
+    """``<SERVICE>_DATABASE_URL`` or a SQLite file under var/."""
+    url = env(f"{service.upper()}_DATABASE_URL")
+    if url:
+        return url
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{VAR_DIR / (service + '.db')}"
+
+
+def service_config(service, **overrides):
+    """The Nameko config dict for ``service`` built from the environment."""
+    upper = service.upper()
+    port = env(f"{upper}_HTTP_PORT", DEFAULT_HTTP_PORTS.get(service, 8100), int)
+    config = {
+        "AMQP_URI": env("AMQP_URI", DEFAULT_AMQP_URI),
+        "SERIALIZER": "json",
+        "WEB_SERVER_ADDRESS": f"{env('HTTP_HOST', '0.0.0.0')}:{port}",
+        "DB_URIS": {service: database_url(service)},
+        "RPC_TIMEOUT": env("RPC_TIMEOUT", 5.0, float),
+        "max_workers": env(f"{upper}_MAX_WORKERS", 10, int),
+        "HEARTBEAT": env("AMQP_HEARTBEAT", 60, int),
+        "OUTBOX_RELAY_ENABLED": env("OUTBOX_RELAY_ENABLED", True, bool),
+        "OUTBOX_POLL_INTERVAL": env("OUTBOX_POLL_INTERVAL", 1.0, float),
+        "HANDLER_MAX_ATTEMPTS": env("HANDLER_MAX_ATTEMPTS", 5, int),
+        "HANDLER_RETRY_DELAYS_MS": [int(x) for x in env("HANDLER_RETRY_DELAYS_MS", "1000,5000,30000").split(",")],
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,1 @@
+"""Guanxi customer master-data service."""
