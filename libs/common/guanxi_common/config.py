@@ -21,11 +21,20 @@ def env(name, default=None, cast=str):
     return cast(value)
 
 
+def normalize_db_url(url):
+    """Pin the PostgreSQL driver: SQLAlchemy 2.1 maps plain ``postgresql://`` to psycopg 3,
+    while we ship psycopg2 made cooperative with eventlet by psycogreen."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
 def database_url(service):
     """``<SERVICE>_DATABASE_URL`` or a SQLite file under var/."""
     url = env(f"{service.upper()}_DATABASE_URL")
     if url:
-        return url
+        return normalize_db_url(url)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{VAR_DIR / (service + '.db')}"
 

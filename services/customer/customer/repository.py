@@ -1,0 +1,93 @@
+"""Persistence helpers of the customer service: lookups, numbers, the name index."""
+import uuid
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import selectinload
+
+from customer.domain import identifiers, names
+from customer.models import (ContactPoint, Customer, NameToken, NumberSequence, Relationship,
+                             RelationshipType)
+from guanxi_common.errors import NotFound
+
+CUSTOMER_SEQUENCE = "customer"
+FULL_RECORD = (selectinload(Customer.contact_points), selectinload(Customer.addresses),
+               selectinload(Customer.roles), selectinload(Customer.tags),
+               selectinload(Customer.financials), selectinload(Customer.merged_into))
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def next_seq(session, name=CUSTOMER_SEQUENCE):
+    """Allocate the next number. UPDATE first: it takes the write lock (row lock on
+    PostgreSQL, database lock on SQLite) before reading, so two writers never get the same."""
+    updated = session.execute(update(NumberSequence).where(NumberSequence.name == name)
+                              .values(next_value=NumberSequence.next_value + 1)).rowcount
+    if not updated:
+        start = (session.scalar(select(func.max(Customer.seq))) or 0) + 1
+        session.execute(insert(NumberSequence).values(name=name, next_value=start + 1))
+        return start
+    return session.scalar(select(NumberSequence.next_value).where(NumberSequence.name == name)) - 1
+
+
+def get_customer(session, ref, for_update=False, full=True):
+    """Find by number (C00001234) or id; NotFound otherwise."""
+    ref = (ref or "").strip()
+    column = Customer.number if identifiers.is_customer_number(ref.upper()) else Customer.id
+    stmt = select(Customer).where(column == (ref.upper() if column is Customer.number else ref))
+    if full:
+        stmt = stmt.options(*FULL_RECORD)
+    if for_update:
+        stmt = stmt.with_for_update()
+    customer = session.scalars(stmt).first()
+    if customer is None:
+        raise NotFound(f"customer {ref} not found", {"customer": ref})
+    return customer
+
+
+def reindex_name(session, customer):
+    """Replace the n-gram tokens of a customer's name."""
+    session.execute(delete(NameToken).where(NameToken.customer_id == customer.id))
+    tokens = names.search_tokens(customer.name) if customer.status not in ("merged", "erased") else ()
+    if tokens:
+        session.execute(insert(NameToken), [{"token": t, "customer_id": customer.id} for t in tokens])
+
+
+def contact_owners(session, kind, values, exclude_id=None):
+    """{value: customer number} for contact points already held by another customer."""
+    if not values:
+        return {}
+    stmt = (select(ContactPoint.value, Customer.number)
+            .join(Customer, Customer.id == ContactPoint.customer_id)
+            .where(ContactPoint.kind == kind, ContactPoint.value.in_(list(values))))
+    if exclude_id:
+        stmt = stmt.where(ContactPoint.customer_id != exclude_id)
+    return dict(session.execute(stmt).all())
+
+
+def credit_code_owner(session, code, exclude_id=None):
+    if not code:
+        return None
+    stmt = select(Customer.number).where(Customer.credit_code == code)
+    if exclude_id:
+        stmt = stmt.where(Customer.id != exclude_id)
+    return session.scalar(stmt)
+
+
+def hierarchical_edges_from(session, root_ids, max_nodes=100_000):
+    """All hierarchical edges reachable downwards from ``root_ids`` (breadth first,
+    each node expanded once, so stored cycles cannot loop)."""
+    hierarchical = select(RelationshipType.code).where(RelationshipType.hierarchical.is_(True))
+    edges, seen, frontier = [], set(root_ids), list(root_ids)
+    while frontier and len(seen) < max_nodes:
+        rows = session.execute(select(Relationship.from_id, Relationship.to_id)
+                               .where(Relationship.type_code.in_(hierarchical),
+                                      Relationship.from_id.in_(frontier[:500]))).all()
+        frontier = frontier[500:]
+        for parent, child in rows:
+            edges.append((parent, child))
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    return edges

@@ -1,0 +1,396 @@
+"""The customer service's application layer on a real database (SQLite and PostgreSQL),
+without the broker: each rule of issue #2 shown on data."""
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from customer import handlers, queries
+from customer.dependencies import pool_policy_from
+from customer.domain import identifiers
+from customer.models import Customer, HistoryEntry
+from customer.schemas import CreditLimitSchema, CustomerCreateSchema, CustomerUpdateSchema
+from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden, NotFound,
+                                  ValidationFailed)
+from guanxi_common.messaging_models import outbox_events
+from guanxi_common.validation import load
+
+from customer_actors import ADMIN, AUDITOR, CREDIT, MANAGER, REP, REP2
+
+CODE = identifiers.make_credit_code("91440300MA5EXAMP1")  # a valid 18-character code
+
+
+def create(uow, **fields):
+    fields.setdefault("party_type", "company")
+    data = load(CustomerCreateSchema(), fields)
+    with uow:
+        customer, warnings = handlers.create_customer(uow, data)
+    return customer, warnings
+
+
+def update(uow, ref, **changes):
+    data = load(CustomerUpdateSchema(), changes, partial=True)
+    with uow:
+        return handlers.update_customer(uow, ref, data)
+
+
+def events(uow, event_type=None):
+    rows = uow.session.execute(select(outbox_events.c.payload).order_by(outbox_events.c.id)).all()
+    found = [json.loads(r[0]) for r in rows]
+    return [e for e in found if event_type is None or e["type"] == event_type]
+
+
+# ---- parties, numbers, history ---------------------------------------------------------------
+
+def test_create_assigns_unique_numbers_and_normalises_contacts(uow_for):
+    uow = uow_for(ADMIN)
+    first, _ = create(uow, name="深圳市腾达科技有限公司", credit_code=CODE,
+                      phones=[{"value": "0755-8888 8888"}], emails=[{"value": " Sales@TengDa.CN "}],
+                      roles=["sold_to", "payer"], province="广东", city="深圳", tags=["vip"])
+    second, _ = create(uow, party_type="person", name="张伟", birth_date="1985-03-02",
+                       gender="male", phones=[{"value": "+86 138-1234-5678"}])
+    assert identifiers.is_customer_number(first.number)
+    assert identifiers.parse_customer_number(second.number) == identifiers.parse_customer_number(first.number) + 1
+    record = queries.get(uow.session, ADMIN, first.number)
+    assert record["phones"][0]["value"] == "+8675588888888"
+    assert record["emails"][0]["value"] == "sales@tengda.cn"
+    assert record["roles"] == ["payer", "sold_to"]
+    assert record["status"] == "prospect" and record["in_pool"] is True
+    created = events(uow, "customer.created")
+    assert [e["aggregate"]["number"] for e in created] == [first.number, second.number]
+    assert created[0]["aggregate"]["version"] == 1 and created[0]["source"] == "customer"
+    assert created[0]["actor"]["user_id"] == "admin-1"
+
+
+def test_invalid_input_names_the_field():
+    with pytest.raises(ValidationFailed) as err:
+        load(CustomerCreateSchema(), {"party_type": "company", "name": "X",
+                                      "phones": [{"value": "+8613812345678"}, {"value": "call me"}],
+                                      "credit_code": "91440300MA5EXAMPL0"})
+    assert "phones.1.value" in err.value.details
+    assert "credit_code" in err.value.details
+    with pytest.raises(ValidationFailed) as err:
+        load(CustomerCreateSchema(), {"party_type": "person", "name": "李娜", "credit_code": CODE})
+    assert err.value.details == {"credit_code": ["not allowed for a person"]}
+
+
+def test_history_records_each_field_with_actor_and_values(uow_for):
+    customer, _ = create(uow_for(ADMIN), name="华南物流有限公司", province="广东", tier="B")
+    update(uow_for(MANAGER), customer.number, tier="A", city="广州", expected_version=1)
+    result = queries.history(uow_for(AUDITOR).session, AUDITOR, customer.number)
+    updated = {h["field"]: h for h in result["items"] if h["action"] == "updated"}
+    assert set(updated) == {"tier", "city"}
+    assert updated["tier"]["old_value"] == "B" and updated["tier"]["new_value"] == "A"
+    assert updated["city"]["old_value"] is None and updated["city"]["new_value"] == "广州"
+    assert updated["tier"]["actor_id"] == "mgr-1" and updated["tier"]["version"] == 2
+    assert any(h["action"] == "created" and h["actor_id"] == "admin-1" for h in result["items"])
+    event = events(uow_for(ADMIN), "customer.updated")[-1]
+    assert event["data"]["changed_fields"] == ["city", "tier"]
+    assert event["aggregate"]["version"] == 2 and event["data"]["customer"]["tier"] == "A"
+
+
+def test_stale_version_is_a_conflict(uow_for):
+    customer, _ = create(uow_for(ADMIN), name="星河电子有限公司")
+    update(uow_for(ADMIN), customer.number, tier="C")
+    with pytest.raises(Conflict) as err:
+        update(uow_for(ADMIN), customer.number, tier="A", expected_version=1)
+    assert err.value.details["version"] == 2
+
+
+# ---- duplicates ------------------------------------------------------------------------------
+
+def test_duplicate_phone_email_or_code_refused_naming_the_existing_number(uow_for):
+    existing, _ = create(uow_for(ADMIN), name="远航贸易有限公司", credit_code=CODE,
+                         phones=[{"value": "13812345678"}], emails=[{"value": "a@yuanhang.cn"}])
+    for fields in ({"phones": [{"value": "+86 138 1234 5678"}]},
+                   {"emails": [{"value": "A@YUANHANG.CN"}]},
+                   {"credit_code": CODE.lower()}):
+        with pytest.raises(Conflict) as err:
+            create(uow_for(ADMIN), name="完全不同的公司", **fields)
+        assert err.value.details["existing_number"] == existing.number
+        assert existing.number in str(err.value)
+    count = uow_for(ADMIN).session.scalar(select(Customer.id).where(Customer.name == "完全不同的公司"))
+    assert count is None
+
+
+def test_likely_duplicates_warn_on_create_and_in_the_check(uow_for):
+    original, _ = create(uow_for(ADMIN), name="上海华为技术有限公司")
+    _, warnings = create(uow_for(ADMIN), name="上海华为技术股份有限公司")
+    assert warnings and warnings[0]["number"] == original.number
+    person, _ = create(uow_for(ADMIN), party_type="person", name="王芳", birth_date="1990-01-01")
+    data = load(CustomerCreateSchema(), {"party_type": "person", "name": "王 芳",
+                                         "birth_date": "1990-01-01"})
+    check = handlers.check_duplicates(uow_for(ADMIN).session, data)
+    assert check["conflicts"] == []
+    assert check["likely"][0]["number"] == person.number
+    data = load(CustomerCreateSchema(), {"party_type": "company", "name": "北京完全无关有限公司"})
+    assert handlers.check_duplicates(uow_for(ADMIN).session, data)["likely"] == []
+
+
+# ---- merge -----------------------------------------------------------------------------------
+
+def test_merge_moves_everything_and_leaves_a_pointer(uow_for):
+    survivor, _ = create(uow_for(ADMIN), name="长城机械有限公司", roles=["sold_to"],
+                         phones=[{"value": "13900000001"}])
+    victim, _ = create(uow_for(ADMIN), name="长城机械股份有限公司", roles=["payer"], credit_code=CODE,
+                       phones=[{"value": "13900000002"}], tags=["import"])
+    partner, _ = create(uow_for(ADMIN), name="长城集团控股有限公司")
+    with uow_for(ADMIN) as uow:
+        handlers.add_relationship(uow, {"type": "holding_of", "from_customer": partner.number,
+                                        "to_customer": victim.number})
+    uow = uow_for(ADMIN)
+    with uow:
+        handlers.merge(uow, survivor.number, victim.number, reason="same company")
+    kept = queries.get(uow.session, ADMIN, survivor.number)
+    gone = queries.get(uow.session, ADMIN, victim.number)
+    assert {p["value"] for p in kept["phones"]} == {"+8613900000001", "+8613900000002"}
+    assert kept["roles"] == ["payer", "sold_to"] and kept["credit_code"] == CODE
+    assert kept["tags"] == ["import"]
+    assert gone["status"] == "merged" and gone["merged_into"] == survivor.number
+    rels = queries.list_relationships(uow.session, ADMIN, survivor.number)
+    assert [(r["from_customer"], r["to_customer"]) for r in rels] == [(partner.number, survivor.number)]
+    merged = events(uow, "customer.merged")[-1]
+    assert merged["data"]["victim"]["number"] == victim.number
+    assert merged["data"]["survivor"]["number"] == survivor.number
+    actions = {h["action"] for h in queries.history(uow.session, ADMIN, victim.number)["items"]}
+    assert {"created", "merged_away"} <= actions  # the victim keeps its own history
+    with pytest.raises(BusinessRuleViolation) as err:
+        update(uow_for(ADMIN), victim.number, tier="A")
+    assert err.value.details["merged_into"] == survivor.number
+    assert queries.search(uow.session, ADMIN, {"name": "长城机械"})["total"] == 1
+
+
+def test_only_admins_merge_and_not_across_party_types(uow_for):
+    a, _ = create(uow_for(ADMIN), name="甲公司有限公司")
+    b, _ = create(uow_for(ADMIN), party_type="person", name="甲")
+    with pytest.raises(Forbidden):
+        with uow_for(MANAGER) as uow:
+            handlers.merge(uow, a.number, b.number)
+    with pytest.raises(BusinessRuleViolation):
+        with uow_for(ADMIN) as uow:
+            handlers.merge(uow, a.number, b.number)
+
+
+# ---- relationships and the group tree ---------------------------------------------------------
+
+def _link(uow_for, rel_type, source, target):
+    with uow_for(ADMIN) as uow:
+        return handlers.add_relationship(uow, {"type": rel_type, "from_customer": source.number,
+                                               "to_customer": target.number})
+
+
+def test_group_tree_is_transitive_and_cycles_are_refused(uow_for):
+    holding, _ = create(uow_for(ADMIN), name="宏达控股集团有限公司")
+    sub, _ = create(uow_for(ADMIN), name="宏达制造有限公司")
+    subsub, _ = create(uow_for(ADMIN), name="宏达精密零件有限公司")
+    other, _ = create(uow_for(ADMIN), name="宏达销售有限公司")
+    _link(uow_for, "holding_of", holding, sub)
+    _link(uow_for, "holding_of", sub, subsub)
+    _link(uow_for, "holding_of", holding, other)
+    tree = queries.group_tree(uow_for(ADMIN).session, ADMIN, holding.number)
+    assert tree["size"] == 4
+    children = {c["number"]: c for c in tree["root"]["children"]}
+    assert set(children) == {sub.number, other.number}
+    assert [c["number"] for c in children[sub.number]["children"]] == [subsub.number]
+    with pytest.raises(BusinessRuleViolation) as err:
+        _link(uow_for, "holding_of", subsub, holding)
+    assert err.value.details["rule"] == "relationship_cycle"
+    with pytest.raises(BusinessRuleViolation):
+        _link(uow_for, "holding_of", sub, sub)
+
+
+def test_relationship_party_types_and_inverse_names(uow_for):
+    company, _ = create(uow_for(ADMIN), name="蓝天航空有限公司")
+    person, _ = create(uow_for(ADMIN), party_type="person", name="刘洋")
+    _link(uow_for, "employer_of", company, person)
+    with pytest.raises(BusinessRuleViolation):
+        _link(uow_for, "employer_of", person, company)
+    seen_from_person = queries.list_relationships(uow_for(ADMIN).session, ADMIN, person.number)
+    assert seen_from_person[0]["direction"] == "incoming"
+    assert seen_from_person[0]["from_customer"] == company.number
+    assert seen_from_person[0]["label"] != seen_from_person[0]["name"]
+    with pytest.raises(ValidationFailed):
+        _link(uow_for, "no_such_type", company, person)
+
+
+# ---- the pool --------------------------------------------------------------------------------
+
+def test_claim_limit_release_cooldown_and_assignment(uow_for):
+    policy = pool_policy_from({"POOL_MAX_CLAIMS": 2, "POOL_FOLLOW_UP_DAYS": 30,
+                               "POOL_RECLAIM_COOLDOWN_DAYS": 10})
+    made = [create(uow_for(ADMIN), name=f"池客户{i}号有限公司", province="广东")[0] for i in range(3)]
+    for c in made[:2]:
+        with uow_for(REP) as uow:
+            assert handlers.claim(uow, c.number, policy).owner_id == "rep-1"
+    with pytest.raises(BusinessRuleViolation) as err:
+        with uow_for(REP) as uow:
+            handlers.claim(uow, made[2].number, policy)
+    assert err.value.details["rule"] == "claim_limit_reached"
+    with pytest.raises(BusinessRuleViolation) as err:
+        with uow_for(REP2) as uow:
+            handlers.claim(uow, made[0].number, policy)
+    assert err.value.details["rule"] == "not_in_pool"
+    with pytest.raises(Forbidden):  # rep-2 cannot even read rep-1's customer
+        queries.get(uow_for(REP2).session, REP2, made[0].number)
+    with uow_for(REP) as uow:
+        handlers.release(uow, made[0].number)
+    with pytest.raises(BusinessRuleViolation) as err:
+        with uow_for(REP) as uow:
+            handlers.claim(uow, made[0].number, policy)
+    assert err.value.details["rule"] == "cooldown"
+    with uow_for(REP2) as uow:
+        handlers.claim(uow, made[0].number, policy)
+    with pytest.raises(Forbidden):
+        with uow_for(REP) as uow:
+            handlers.assign(uow, made[2].number, "rep-1")
+    with uow_for(MANAGER) as uow:
+        handlers.assign(uow, made[2].number, "rep-2")
+    changes = [e["data"] for e in events(uow_for(ADMIN), "customer.owner_changed")]
+    assert [c["reason"] for c in changes] == ["claimed", "claimed", "released", "claimed", "assigned"]
+
+
+def test_customer_without_follow_up_returns_to_the_pool(uow_for):
+    policy = pool_policy_from({"POOL_MAX_CLAIMS": 10, "POOL_FOLLOW_UP_DAYS": 30,
+                               "POOL_RECLAIM_COOLDOWN_DAYS": 7})
+    idle, _ = create(uow_for(ADMIN), name="沉睡客户有限公司")
+    busy, _ = create(uow_for(ADMIN), name="活跃客户有限公司")
+    for c in (idle, busy):
+        with uow_for(REP) as uow:
+            handlers.claim(uow, c.number, policy)
+    later = datetime.now(timezone.utc) + timedelta(days=31)
+    with uow_for(ADMIN) as uow:
+        handlers.record_follow_up(uow, busy.id, later - timedelta(days=2))
+        handlers.record_follow_up(uow, busy.id, later - timedelta(days=20))  # older: ignored
+    with uow_for(ADMIN) as uow:
+        returned = handlers.return_idle_customers(uow, policy, now=later)
+    assert returned == [idle.number]
+    session = uow_for(ADMIN).session
+    assert queries.get(session, ADMIN, idle.number)["in_pool"] is True
+    assert queries.get(session, ADMIN, busy.number)["owner_id"] == "rep-1"
+    with pytest.raises(BusinessRuleViolation) as err:  # the last owner waits out the cooldown
+        with uow_for(REP) as uow:
+            handlers.claim(uow, idle.number, policy, now=later + timedelta(days=1))
+    assert err.value.details["rule"] == "cooldown"
+    with uow_for(REP) as uow:
+        handlers.claim(uow, idle.number, policy, now=later + timedelta(days=8))
+
+
+# ---- credit, roles, authorization ------------------------------------------------------------
+
+def test_credit_limit_needs_a_credit_manager(uow_for):
+    customer, _ = create(uow_for(ADMIN), name="信用测试有限公司")
+    credit = load(CreditLimitSchema(), {"credit_limit": "500000.00", "credit_policy": "block"})
+    with pytest.raises(Forbidden):
+        with uow_for(MANAGER) as uow:
+            handlers.set_credit_limit(uow, customer.number, credit)
+    with uow_for(CREDIT) as uow:
+        handlers.set_credit_limit(uow, customer.number, credit)
+    record = queries.get(uow_for(ADMIN).session, ADMIN, customer.number)
+    assert record["credit_limit"] == "500000.00" and record["credit_policy"] == "block"
+
+
+def test_roles_come_from_the_catalogue(uow_for):
+    customer, _ = create(uow_for(ADMIN), name="角色测试有限公司")
+    with pytest.raises(ValidationFailed) as err:
+        with uow_for(ADMIN) as uow:
+            handlers.add_role(uow, customer.number, "astronaut")
+    assert "roles.0" in err.value.details
+    with uow_for(ADMIN) as uow:
+        handlers.define_role_type(uow, {"code": "astronaut", "label_en": "Astronaut",
+                                        "label_zh": "宇航员"})
+    with uow_for(ADMIN) as uow:
+        assert [r.role_code for r in handlers.add_role(uow, customer.number, "astronaut").roles] == ["astronaut"]
+
+
+def test_rep_scope_in_search(uow_for):
+    own, _ = create(uow_for(REP), name="代表自己的客户有限公司")
+    theirs, _ = create(uow_for(REP2), name="代表别人的客户有限公司")
+    pooled, _ = create(uow_for(ADMIN), name="代表公海的客户有限公司")
+    assert own.owner_id == "rep-1"
+    found = {c["number"] for c in queries.search(uow_for(REP).session, REP, {"name": "代表"})["items"]}
+    assert found == {own.number, pooled.number}
+    assert theirs.number not in found
+    with pytest.raises(Forbidden):
+        update(uow_for(REP), theirs.number, tier="A")
+
+
+# ---- search ----------------------------------------------------------------------------------
+
+def test_search_by_fragment_phone_and_filters(uow_for):
+    zhang, _ = create(uow_for(ADMIN), party_type="person", name="张伟", province="北京",
+                      phones=[{"value": "13811112222"}])
+    create(uow_for(ADMIN), party_type="person", name="张伟华", province="上海")
+    create(uow_for(ADMIN), party_type="person", name="李伟", province="北京")
+    acme, _ = create(uow_for(ADMIN), name="Acme Trading Co., Ltd.", roles=["dealer"], tier="A")
+    session = uow_for(ADMIN).session
+
+    def numbers(**criteria):
+        return {c["number"] for c in queries.search(session, ADMIN, criteria)["items"]}
+
+    assert len(numbers(name="张伟")) == 2
+    assert numbers(name="张伟", province="北京") == {zhang.number}
+    assert len(numbers(name="张")) == 2  # one character: a surname prefix
+    for written in ("+86 138 1111 2222", "0086-13811112222", "138-1111-2222"):
+        assert numbers(phone=written) == {zhang.number}
+        assert numbers(q=written) == {zhang.number}
+    assert numbers(q=zhang.number) == {zhang.number}
+    assert numbers(name="trading") == {acme.number} == numbers(role="dealer", tier="A")
+    assert numbers(name="ACME TRAD") == {acme.number}
+    page = queries.search(session, ADMIN, {"name": "伟", "page": 1, "page_size": 1})
+    assert page["total"] == 0  # "伟" is not a surname prefix of any of them
+    page = queries.search(session, ADMIN, {"party_type": "person", "page": 2, "page_size": 2})
+    assert page["total"] == 3 and len(page["items"]) == 1 and page["total_exact"] is True
+
+
+# ---- export and privacy ----------------------------------------------------------------------
+
+def test_export_batches_in_jsonl_and_csv(uow_for):
+    made = [create(uow_for(ADMIN), name=f"导出客户{i}有限公司")[0] for i in range(5)]
+    session = uow_for(ADMIN).session
+    lines, after, done = [], 0, False
+    while not done:
+        batch = queries.export_batch(session, ADMIN, after, limit=2)
+        lines += batch["lines"]
+        after, done = batch["next_after"], batch["done"]
+    records = [json.loads(line) for line in lines]
+    assert [r["number"] for r in records] == [c.number for c in made]
+    assert all(r["_format"] == 1 for r in records)
+    csv_batch = queries.export_batch(session, ADMIN, 0, limit=10, fmt="csv")
+    assert csv_batch["lines"][0].startswith("number,id,party_type,name")
+    assert len(csv_batch["lines"]) == 6
+    with pytest.raises(Forbidden):
+        queries.export_batch(session, REP, 0)
+
+
+def test_erase_anonymises_a_person_and_keeps_business_links(uow_for):
+    person, _ = create(uow_for(ADMIN), party_type="person", name="赵敏", birth_date="1992-05-05",
+                       phones=[{"value": "13700001111"}], emails=[{"value": "zm@example.com"}],
+                       roles=["sold_to"])
+    update(uow_for(ADMIN), person.number, name="赵敏敏")
+    with pytest.raises(Forbidden):
+        with uow_for(MANAGER) as uow:
+            handlers.erase(uow, person.number, "data subject request")
+    with uow_for(ADMIN) as uow:
+        handlers.erase(uow, person.number, "data subject request #42")
+    session = uow_for(ADMIN).session
+    record = queries.get(session, ADMIN, person.number)
+    assert record["number"] == person.number and record["roles"] == ["sold_to"]
+    assert "赵" not in record["name"] and record["phones"] == [] and record["birth_date"] is None
+    leftovers = session.scalars(select(HistoryEntry.new_value).where(
+        HistoryEntry.customer_id == person.id)).all()
+    assert not any(v and ("赵" in v or "13700001111" in v or "zm@" in v) for v in leftovers)
+    export = queries.privacy_export(session, ADMIN, person.number)
+    assert export["erasure"]["erased_by"] == "admin-1"
+    assert export["erasure"]["reason"] == "data subject request #42"
+    assert events(uow_for(ADMIN), "customer.erased")[-1]["aggregate"]["number"] == person.number
+    assert queries.search(session, ADMIN, {"name": "赵敏"})["total"] == 0
+    # the freed phone number can be used by a new customer
+    create(uow_for(ADMIN), party_type="person", name="新客户", phones=[{"value": "13700001111"}])
+
+
+def test_unknown_customer_is_not_found(uow_for):
+    with pytest.raises(NotFound):
+        queries.get(uow_for(ADMIN).session, ADMIN, "C99999999")
+    with pytest.raises(NotFound):
+        queries.get(uow_for(ADMIN).session, ADMIN, "no-such-id")
