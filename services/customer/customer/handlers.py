@@ -536,7 +536,7 @@ def claim(uow, ref, policy, now=None):
     _ensure_live(customer)
     try:
         pool.can_claim(customer.owner_id, actor.user_id, _owned_count(uow.session, actor.user_id),
-                       customer.last_owner_id, _aware(customer.released_at), now or utcnow(), policy)
+                       customer.last_owner_id, customer.released_at, now or utcnow(), policy)
     except pool.PoolRuleError as exc:
         raise BusinessRuleViolation(str(exc), {"rule": exc.code, "customer": customer.number}) from exc
     return _set_owner(uow, customer, actor.user_id, "claimed", now)
@@ -568,7 +568,7 @@ def record_follow_up(uow, ref, occurred_at):
     customer = repo.get_customer(uow.session, ref, full=False)
     if customer.merged_into_id:
         customer = repo.get_customer(uow.session, customer.merged_into_id, full=False)
-    last = _aware(customer.last_follow_up_at)
+    last = customer.last_follow_up_at
     if last is None or occurred_at > last:
         customer.last_follow_up_at = occurred_at
     return customer
@@ -585,15 +585,11 @@ def return_idle_customers(uow, policy, now=None, batch=500):
         .limit(batch))
     returned = []
     for customer in uow.session.scalars(stmt).all():
-        if pool.due_for_return(customer.owner_id, _aware(customer.last_follow_up_at),
-                               _aware(customer.owned_since), now, policy):
+        if pool.due_for_return(customer.owner_id, customer.last_follow_up_at,
+                               customer.owned_since, now, policy):
             _set_owner(uow, customer, None, "no_follow_up", now)
             returned.append(customer.number)
     return returned
-
-
-def _aware(value):
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 # ---- privacy ----------------------------------------------------------------------------------

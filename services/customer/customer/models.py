@@ -6,9 +6,11 @@ merge treat them alike, and the party-specific columns are few.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer,
                         Numeric, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from guanxi_common.types import UTCDateTime
 
 MONEY = Numeric(18, 2)
 
@@ -42,12 +44,12 @@ class Customer(Base):
     province: Mapped[str | None] = mapped_column(String(40))
     city: Mapped[str | None] = mapped_column(String(60))
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    owned_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    owned_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_owner_id: Mapped[str | None] = mapped_column(String(64))
-    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    marketing_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     credit_limit: Mapped[Decimal | None] = mapped_column(MONEY)
     credit_currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
     credit_policy: Mapped[str] = mapped_column(String(8), nullable=False, default="none")
@@ -64,15 +66,15 @@ class Customer(Base):
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     # merge and privacy
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
-    merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_by: Mapped[str | None] = mapped_column(String(64))
     erase_reason: Mapped[str | None] = mapped_column(Text)
     # bookkeeping
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     contact_points: Mapped[list["ContactPoint"]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="ContactPoint.id")
@@ -152,7 +154,7 @@ class CustomerRole(Base):
     __tablename__ = "customer_roles"
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     role_code: Mapped[str] = mapped_column(ForeignKey("role_types.code"), primary_key=True, index=True)
-    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     customer: Mapped[Customer] = relationship(back_populates="roles")
 
 
@@ -182,7 +184,7 @@ class Relationship(Base):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(64))
     type: Mapped[RelationshipType] = relationship()
     from_customer: Mapped[Customer] = relationship(foreign_keys=[from_id])
@@ -214,5 +216,5 @@ class HistoryEntry(Base):
     actor_id: Mapped[str] = mapped_column(String(64), nullable=False)
     request_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     __table_args__ = (Index("ix_history_customer", "customer_id", "id"),)

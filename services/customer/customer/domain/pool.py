@@ -13,7 +13,7 @@ a claim: it ignores the limit and the cool-down.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Hashable
+from collections.abc import Hashable
 
 from .errors import DomainRuleError
 
