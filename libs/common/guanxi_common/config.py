@@ -45,7 +45,6 @@ def service_config(service, **overrides):
     port = env(f"{upper}_HTTP_PORT", DEFAULT_HTTP_PORTS.get(service, 8100), int)
     config = {
         "AMQP_URI": env("AMQP_URI", DEFAULT_AMQP_URI),
-        "SERIALIZER": "json",
         "WEB_SERVER_ADDRESS": f"{env('HTTP_HOST', '0.0.0.0')}:{port}",
         "DB_URIS": {service: database_url(service)},
         "RPC_TIMEOUT": env("RPC_TIMEOUT", 5.0, float),
@@ -56,6 +55,8 @@ def service_config(service, **overrides):
         "HANDLER_MAX_ATTEMPTS": env("HANDLER_MAX_ATTEMPTS", 5, int),
         "HANDLER_RETRY_DELAYS_MS": [int(x) for x in env("HANDLER_RETRY_DELAYS_MS", "1000,5000,30000").split(",")],
         "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+        "LOG_JSON": env("LOG_JSON", True, bool),
+        "READY_CHECK_TIMEOUT": env("READY_CHECK_TIMEOUT", 2.0, float),
     }
     config.update(overrides)
     return config

@@ -7,6 +7,7 @@ side with ``cls(*exc_args)``.
 from nameko.exceptions import deserialize_to_instance
 
 
+@deserialize_to_instance
 class GuanxiError(Exception):
     """Base for errors a caller is expected to handle. ``status`` is the HTTP mapping."""
 
@@ -70,6 +71,14 @@ class BusinessRuleViolation(GuanxiError):
     @property
     def rule(self):
         return self.details.get("rule")
+
+
+@deserialize_to_instance
+class MalformedRequest(GuanxiError):
+    """The message itself is unusable (not JSON, not an object, missing properties)."""
+
+    status = 400
+    code = "malformed_request"
 
 
 @deserialize_to_instance
