@@ -187,7 +187,7 @@ def test_group_tree_is_transitive_and_cycles_are_refused(uow_for):
     other, _ = create(uow_for(ADMIN), name="宏达销售有限公司")
     _link(uow_for, "holding_of", holding, sub)
     _link(uow_for, "holding_of", sub, subsub)
-    _link(uow_for, "holding_of", holding, other)
+    _link(uow_for, "subsidiary_of", other, holding)  # the inverse code, stored canonically
     tree = queries.group_tree(uow_for(ADMIN).session, ADMIN, holding.number)
     assert tree["size"] == 4
     children = {c["number"]: c for c in tree["root"]["children"]}

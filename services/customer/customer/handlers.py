@@ -331,6 +331,8 @@ def define_relationship_type(uow, data):
     access.ensure_role(uow.actor, action="define a relationship type")
     rel = uow.session.get(RelationshipType, data["code"]) or RelationshipType(code=data["code"])
     rel.name, rel.inverse_name = data["name"], data["inverse_name"]
+    rel.inverse_code = data.get("inverse_code")
+    rel.name_zh, rel.inverse_name_zh = data.get("name_zh"), data.get("inverse_name_zh")
     rel.from_party_types = ",".join(data["from_party_types"])
     rel.to_party_types = ",".join(data["to_party_types"])
     rel.hierarchical = data["hierarchical"]
@@ -349,7 +351,10 @@ def ensure_catalogue(session):
     have = set(session.scalars(select(RelationshipType.code)))
     for rt in relationships.DEFAULT_RELATIONSHIP_TYPES:
         if rt.code not in have:
+            inverse = rt.inverse_code if rt.inverse_code != rt.code else None
             session.add(RelationshipType(code=rt.code, name=rt.name, inverse_name=rt.inverse_name,
+                                         inverse_code=inverse, name_zh=rt.name_zh,
+                                         inverse_name_zh=rt.inverse_name_zh,
                                          from_party_types=",".join(sorted(rt.from_party_types)),
                                          to_party_types=",".join(sorted(rt.to_party_types)),
                                          hierarchical=rt.hierarchical))
@@ -365,13 +370,19 @@ def _domain_type(row):
 
 
 def add_relationship(uow, data):
+    """Link two customers; an inverse code ("subsidiary_of") is stored the canonical way round."""
     session = uow.session
+    source_ref, target_ref = data["from_customer"], data["to_customer"]
     rel_type = session.get(RelationshipType, data["type"])
+    if rel_type is None:
+        rel_type = session.scalar(select(RelationshipType)
+                                  .where(RelationshipType.inverse_code == data["type"]))
+        source_ref, target_ref = target_ref, source_ref
     if rel_type is None:
         raise ValidationFailed("unknown relationship type",
                                {"type": [f"unknown relationship type {data['type']!r}"]})
-    source = repo.get_customer(session, data["from_customer"], for_update=True)
-    target = repo.get_customer(session, data["to_customer"], for_update=True)
+    source = repo.get_customer(session, source_ref, for_update=True)
+    target = repo.get_customer(session, target_ref, for_update=True)
     access.ensure_write(uow.actor, source)
     for c in (source, target):
         _ensure_live(c)

@@ -170,6 +170,10 @@ class RelationshipType(Base):
     code: Mapped[str] = mapped_column(String(30), primary_key=True)
     name: Mapped[str] = mapped_column(String(80), nullable=False)
     inverse_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    # the code of the other direction ("subsidiary_of" for "holding_of"), accepted as input
+    inverse_code: Mapped[str | None] = mapped_column(String(30), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(String(80))
+    inverse_name_zh: Mapped[str | None] = mapped_column(String(80))
     from_party_types: Mapped[str] = mapped_column(String(30), nullable=False)  # "person,company"
     to_party_types: Mapped[str] = mapped_column(String(30), nullable=False)
     hierarchical: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -179,6 +179,8 @@ def role_types(session):
 
 def relationship_types(session):
     return [{"code": r.code, "name": r.name, "inverse_name": r.inverse_name,
+             "inverse_code": r.inverse_code, "name_zh": r.name_zh,
+             "inverse_name_zh": r.inverse_name_zh,
              "from_party_types": r.from_party_types.split(","),
              "to_party_types": r.to_party_types.split(","), "hierarchical": r.hierarchical}
             for r in session.scalars(select(RelationshipType).order_by(RelationshipType.code))]

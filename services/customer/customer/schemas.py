@@ -187,6 +187,11 @@ class RelationshipTypeSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,29}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=80))
     inverse_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    inverse_code = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,29}$"))
+    name_zh = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    inverse_name_zh = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Length(max=80))
     from_party_types = fields.List(fields.String(validate=validate.OneOf(PARTY_TYPES)),
                                    required=True, validate=validate.Length(min=1))
     to_party_types = fields.List(fields.String(validate=validate.OneOf(PARTY_TYPES)),

@@ -2,10 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 16:20:38.122405
+Create Date: 2026-11-23 16:27:11.210595
 """
 from alembic import op
 import sqlalchemy as sa
+
+import guanxi_common.types
 
 
 revision = '0001'
@@ -28,12 +30,12 @@ def upgrade():
     sa.Column('province', sa.String(length=40), nullable=True),
     sa.Column('city', sa.String(length=60), nullable=True),
     sa.Column('owner_id', sa.String(length=64), nullable=True),
-    sa.Column('owned_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('owned_since', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_owner_id', sa.String(length=64), nullable=True),
-    sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('last_follow_up_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('released_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_follow_up_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('marketing_consent', sa.Boolean(), nullable=False),
-    sa.Column('marketing_consent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('marketing_consent_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('credit_limit', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('credit_currency', sa.String(length=3), nullable=False),
     sa.Column('credit_policy', sa.String(length=8), nullable=False),
@@ -47,14 +49,14 @@ def upgrade():
     sa.Column('registered_capital_currency', sa.String(length=3), nullable=True),
     sa.Column('credit_code', sa.String(length=18), nullable=True),
     sa.Column('merged_into_id', sa.String(length=36), nullable=True),
-    sa.Column('merged_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('merged_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('erased_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('erased_by', sa.String(length=64), nullable=True),
     sa.Column('erase_reason', sa.Text(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merged_into_id'], ['customers.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('credit_code'),
@@ -80,10 +82,14 @@ def upgrade():
     sa.Column('code', sa.String(length=30), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('inverse_name', sa.String(length=80), nullable=False),
+    sa.Column('inverse_code', sa.String(length=30), nullable=True),
+    sa.Column('name_zh', sa.String(length=80), nullable=True),
+    sa.Column('inverse_name_zh', sa.String(length=80), nullable=True),
     sa.Column('from_party_types', sa.String(length=30), nullable=False),
     sa.Column('to_party_types', sa.String(length=30), nullable=False),
     sa.Column('hierarchical', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('code')
+    sa.PrimaryKeyConstraint('code'),
+    sa.UniqueConstraint('inverse_code')
     )
     op.create_table('role_types',
     sa.Column('code', sa.String(length=30), nullable=False),
@@ -134,7 +140,7 @@ def upgrade():
     sa.Column('actor_id', sa.String(length=64), nullable=False),
     sa.Column('request_id', sa.String(length=64), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -144,7 +150,7 @@ def upgrade():
     op.create_table('customer_roles',
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('role_code', sa.String(length=30), nullable=False),
-    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('assigned_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['role_code'], ['role_types.code'], ),
     sa.PrimaryKeyConstraint('customer_id', 'role_code')
@@ -190,7 +196,7 @@ def upgrade():
     sa.Column('valid_from', sa.Date(), nullable=True),
     sa.Column('valid_to', sa.Date(), nullable=True),
     sa.Column('note', sa.String(length=200), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['from_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['to_id'], ['customers.id'], ),
