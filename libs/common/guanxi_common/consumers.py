@@ -1,0 +1,322 @@
+"""Retrying, idempotent event consumers.
+
+``event_handler(source_service, event_type)`` is a drop-in for Nameko's: same queue
+names (``evt-<source>-<type>--<service>.<method>``), same SERVICE_POOL default. What it
+adds is what happens when a handler fails::
+
+    handler raises ──> attempts < HANDLER_MAX_ATTEMPTS and the error is retryable
+        │                 └─> republished to headers exchange <service>.retry
+        │                     (header retry-delay-ms=<ms>) ─> queue <service>.retry.<ms>
+        │                     (x-message-ttl=<ms>, x-dead-letter-exchange="") ─> on expiry
+        │                     back through the default exchange to the handler's queue
+        └─> otherwise parked on durable queue <service>.dlq with the error in headers
+
+The original delivery is acked only after the retry/park publish is confirmed, so a
+broker hiccup requeues it instead of losing it. Delays come from
+``HANDLER_RETRY_DELAYS_MS`` (the last one repeats). ``ValidationFailed`` and anything in
+``non_retryable=`` are parked at once; so is a malformed message (not JSON, not a dict,
+not an event envelope), which never reaches the handler and never stops the consumer.
+
+The retry exchange routes on ``retry-delay-ms``, deliberately *not* an ``x-`` header:
+RabbitMQ ignores ``x-``-prefixed binding arguments in headers exchanges, so such a
+binding would match every message.
+
+Idempotency: decorate the handler with :func:`idempotent` (inside ``event_handler``)::
+
+    @event_handler("customer", "customer.updated")
+    @idempotent
+    def on_customer_updated(self, event):
+        ...  # runs inside `with self.uow:` at most once per event id
+
+Parked messages are listed and re-driven with ``python -m guanxi_common.dlq_cli``.
+"""
+import functools
+import logging
+import traceback
+import uuid
+
+import eventlet
+from kombu import Exchange, Queue
+from nameko.amqp.publish import get_connection, get_producer
+from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.events import SERVICE_POOL
+from nameko.events import EventHandler as NamekoEventHandler
+from nameko.messaging import QueueConsumer
+
+from guanxi_common import metrics
+from guanxi_common.errors import ValidationFailed
+from guanxi_common.events import iso_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_HEADER = "retry-delay-ms"
+ATTEMPTS_HEADER = "x-attempts"
+ORIGINAL_EXCHANGE_HEADER = "x-original-exchange"
+ORIGINAL_ROUTING_KEY_HEADER = "x-original-routing-key"
+ORIGINAL_QUEUE_HEADER = "x-original-queue"
+ERROR_TYPE_HEADER = "x-error-type"
+ERROR_MESSAGE_HEADER = "x-error-message"
+ERROR_TRACEBACK_HEADER = "x-error-traceback"
+PARKED_AT_HEADER = "x-parked-at"
+PARK_REASON_HEADER = "x-park-reason"
+CONSUMER_HEADER = "x-consumer"
+
+DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000)
+DEFAULT_MAX_ATTEMPTS = 5
+NON_RETRYABLE = (ValidationFailed,)
+# Properties carried over when a message is republished for a retry, to the DLQ or back.
+CARRIED_PROPERTIES = ("message_id", "type", "correlation_id", "reply_to", "app_id", "timestamp")
+# Headers the broker or our own routing set; never carried to the next hop.
+DROPPED_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
+                   "x-first-death-reason", RETRY_DELAY_HEADER)
+# Short retry/park publishes: a broker that does not answer makes us requeue instead.
+PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5,
+                        "interval_max": 1.0}
+
+
+def retry_exchange(service):
+    return Exchange(f"{service}.retry", type="headers", durable=True, auto_delete=False)
+
+
+def retry_queue(service, delay_ms):
+    delay_ms = int(delay_ms)
+    return Queue(f"{service}.retry.{delay_ms}", exchange=retry_exchange(service),
+                 binding_arguments={"x-match": "all", RETRY_DELAY_HEADER: str(delay_ms)},
+                 durable=True, auto_delete=False,
+                 queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""})
+
+
+def dlq_name(service):
+    return f"{service}.dlq"
+
+
+def dead_letter_queue(service):
+    return Queue(dlq_name(service), durable=True, auto_delete=False)
+
+
+def declare_topology(amqp_uri, service, delays_ms, ssl=None):
+    """Declare <service>.retry, <service>.retry.<ms> for each delay and <service>.dlq."""
+    with get_connection(amqp_uri, ssl) as conn:
+        channel = conn.channel()
+        try:
+            retry_exchange(service)(channel).declare()
+            for delay in sorted(set(int(d) for d in delays_ms)):
+                retry_queue(service, delay)(channel).declare()
+            dead_letter_queue(service)(channel).declare()
+        finally:
+            channel.close()
+
+
+def publish_raw(amqp_uri, body, exchange, routing_key, headers, content_type=None,
+                content_encoding=None, properties=None, ssl=None, login_method=None):
+    """Publish bytes exactly as given, persistent, confirmed and mandatory (an unroutable
+    message raises instead of vanishing)."""
+    with get_producer(amqp_uri, True, ssl, login_method) as producer:
+        producer.publish(
+            body, exchange=exchange, routing_key=routing_key, headers=headers,
+            content_type=content_type or "application/octet-stream",
+            content_encoding=content_encoding or "binary", delivery_mode=2,
+            mandatory=True, retry=True, retry_policy=PUBLISH_RETRY_POLICY,
+            timeout=5, confirm_timeout=5, **(properties or {}))
+
+
+def carried_properties(message):
+    props = message.properties or {}
+    return {key: props[key] for key in CARRIED_PROPERTIES if props.get(key) is not None}
+
+
+def parse_attempts(headers):
+    try:
+        return max(0, int((headers or {}).get(ATTEMPTS_HEADER) or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def short_traceback(exc_info, limit=2000):
+    text = "".join(traceback.format_exception(exc_info[0], exc_info[1], exc_info[2], limit=-5))
+    return text[-limit:]
+
+
+def _as_str(value, limit=1000):
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value)[:limit]
+
+
+class GuanxiQueueConsumer(QueueConsumer):
+    """Nameko's queue consumer, plus: a message kombu cannot decode (bad JSON, content
+    type not accepted) is handed to its entrypoint to be parked instead of raising out
+    of the consumer loop, which would kill the container."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = functools.partial(self._on_decode_error, provider)
+        return consumers
+
+    def _on_decode_error(self, provider, message, exc):
+        try:
+            provider.park_malformed(message, "undecodable", f"{type(exc).__name__}: {exc}")
+        except Exception:  # never let this escape into the consumer loop
+            # requeue rather than drop; the pause keeps a broken broker from a hot loop
+            log.exception("could not park an undecodable message; requeueing it")
+            eventlet.sleep(1)
+            self.requeue_message(message)
+
+
+class EventHandler(NamekoEventHandler):
+    """``@event_handler(source_service, event_type, handler_type=SERVICE_POOL,
+    reliable_delivery=True, non_retryable=(), require_envelope=True)``"""
+
+    queue_consumer = GuanxiQueueConsumer()
+
+    def __init__(self, source_service, event_type, handler_type=SERVICE_POOL,
+                 reliable_delivery=True, non_retryable=(), require_envelope=True, **kwargs):
+        self.non_retryable = tuple(non_retryable)
+        self.require_envelope = require_envelope
+        kwargs.pop("requeue_on_error", None)  # failures go through retry/DLQ, never requeue
+        super().__init__(source_service, event_type, handler_type=handler_type,
+                         reliable_delivery=reliable_delivery, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.service_name = self.container.service_name
+        self.consumer_name = f"{self.service_name}.{self.method_name}"
+        self.amqp_uri = config["AMQP_URI"]
+        self.ssl = config.get(AMQP_SSL_CONFIG_KEY)
+        self.login_method = config.get(LOGIN_METHOD_CONFIG_KEY)
+        self.max_attempts = max(1, int(config.get("HANDLER_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS))
+        delays = config.get("HANDLER_RETRY_DELAYS_MS") or DEFAULT_RETRY_DELAYS_MS
+        if isinstance(delays, str):
+            delays = [d for d in delays.split(",") if d.strip()]
+        self.retry_delays = [max(1, int(d)) for d in delays] or list(DEFAULT_RETRY_DELAYS_MS)
+        declare_topology(self.amqp_uri, self.service_name, self.retry_delays, self.ssl)
+
+    # Only ``nameko.*`` headers are context data; our retry bookkeeping headers must not
+    # leak into the worker's context (and from there into downstream calls).
+    def unpack_message_headers(self, message):
+        prefix = f"{self.header_prefix}."
+        return {key[len(prefix):]: value for key, value in (message.headers or {}).items()
+                if key.startswith(prefix)}
+
+    def malformed_reason(self, body):
+        if isinstance(body, (str, bytes)):
+            return "not_json"
+        if not isinstance(body, dict):
+            return "not_a_dict"
+        if self.require_envelope and not (isinstance(body.get("event_id"), str)
+                                          and isinstance(body.get("type"), str)):
+            return "not_an_envelope"
+        return None
+
+    def handle_message(self, body, message):
+        reason = self.malformed_reason(body)
+        if reason is not None:
+            try:
+                self.park_malformed(message, reason, f"{reason}: {type(body).__name__} body")
+            except Exception:
+                log.exception("could not park a malformed message; requeueing it")
+                eventlet.sleep(1)  # the broker is struggling; don't spin on this message
+                self.queue_consumer.requeue_message(message)
+            return
+        super().handle_message(body, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        exc = exc_info[1]
+        attempts = parse_attempts(message.headers) + 1
+        retryable = not isinstance(exc, NON_RETRYABLE + self.non_retryable)
+        try:
+            if retryable and attempts < self.max_attempts:
+                delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
+                self._publish_retry(message, attempts, delay)
+                metrics.HANDLER_RETRIES.labels(self.service_name, self.consumer_name).inc()
+                log.warning("%s failed (attempt %d/%d), retrying in %d ms: %s",
+                            self.consumer_name, attempts, self.max_attempts, delay, exc)
+            else:
+                self._park(message, {
+                    ATTEMPTS_HEADER: attempts,
+                    PARK_REASON_HEADER: "retries_exhausted" if retryable else "non_retryable",
+                    ERROR_TYPE_HEADER: type(exc).__name__,
+                    ERROR_MESSAGE_HEADER: _as_str(exc),
+                    ERROR_TRACEBACK_HEADER: short_traceback(exc_info),
+                })
+                metrics.HANDLER_PARKED.labels(self.service_name, self.consumer_name).inc()
+                log.error("%s failed (attempt %d), parked on %s: %s",
+                          self.consumer_name, attempts, dlq_name(self.service_name), exc)
+        except Exception:
+            # Not acked: the broker keeps the message and redelivers it.
+            log.exception("%s: could not schedule a retry/park; requeueing", self.consumer_name)
+            eventlet.sleep(1)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+    def _headers(self, message):
+        headers = {k: v for k, v in (message.headers or {}).items() if k not in DROPPED_HEADERS}
+        info = message.delivery_info or {}
+        # keep the first hop's origin: retries come back through the default exchange
+        headers.setdefault(ORIGINAL_EXCHANGE_HEADER, info.get("exchange") or "")
+        headers.setdefault(ORIGINAL_ROUTING_KEY_HEADER, info.get("routing_key") or "")
+        headers[ORIGINAL_QUEUE_HEADER] = self.queue.name
+        headers[CONSUMER_HEADER] = self.consumer_name
+        return headers
+
+    def _publish_retry(self, message, attempts, delay_ms):
+        headers = self._headers(message)
+        headers[ATTEMPTS_HEADER] = attempts
+        headers[RETRY_DELAY_HEADER] = str(delay_ms)
+        publish_raw(self.amqp_uri, message.body, retry_exchange(self.service_name).name,
+                    self.queue.name, headers, message.content_type, message.content_encoding,
+                    carried_properties(message), self.ssl, self.login_method)
+
+    def _park(self, message, extra_headers):
+        headers = self._headers(message)
+        headers.update(extra_headers)
+        headers[PARKED_AT_HEADER] = iso_utc(utcnow())
+        props = carried_properties(message)
+        # every parked message gets an id so it can be re-driven by id
+        props.setdefault("message_id", str(uuid.uuid4()))
+        publish_raw(self.amqp_uri, message.body, "", dlq_name(self.service_name), headers,
+                    message.content_type, message.content_encoding, props,
+                    self.ssl, self.login_method)
+
+    def park_malformed(self, message, reason, detail):
+        """Park a message the handler must never see, then ack it."""
+        self._park(message, {
+            ATTEMPTS_HEADER: parse_attempts(message.headers),
+            PARK_REASON_HEADER: f"malformed:{reason}",
+            ERROR_TYPE_HEADER: "MalformedMessage",
+            ERROR_MESSAGE_HEADER: _as_str(detail),
+            "x-original-content-type": message.content_type or "",
+        })
+        metrics.MALFORMED_MESSAGES.labels(self.service_name, reason).inc()
+        metrics.HANDLER_PARKED.labels(self.service_name, self.consumer_name).inc()
+        log.error("%s: malformed message parked on %s (%s)", self.consumer_name,
+                  dlq_name(self.service_name), detail)
+        self.queue_consumer.ack_message(message)
+
+
+event_handler = EventHandler.decorator
+
+
+def idempotent(fn=None, *, consumer=None, uow_attr="uow"):
+    """Run an event handler inside ``with self.<uow_attr>:`` only on the first delivery
+    of the event to this consumer (default name ``<service>.<method>``); a duplicate is
+    skipped (and counted). Usable as ``@idempotent`` or ``@idempotent(consumer=...)``;
+    place it under ``@event_handler``."""
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(self, event, *args, **kwargs):
+            uow = getattr(self, uow_attr)
+            name = consumer or f"{self.name}.{func.__name__}"
+            with uow:
+                if not uow.first_delivery(event["event_id"], name, event.get("type", "")):
+                    log.info("%s: event %s already applied, skipped", name, event["event_id"])
+                    return None
+                return func(self, event, *args, **kwargs)
+        return wrapper
+    return decorate(fn) if fn is not None else decorate
