@@ -8,29 +8,72 @@ export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export RABBIT_API_URI ?= http://guest:guest@127.0.0.1:15672
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv broker migrate run up down test test-unit seed bench clean
+# make run SERVICES=customer       run only these (comma-separated)
+SERVICES ?=
+# make test PYTEST_ARGS="-k outbox -x"
+PYTEST_ARGS ?=
+# make seed N=100000
+N ?= 1000
+# make dlq SERVICE=customer
+SERVICE ?= customer
 
-venv: $(STAMP)
+SUPERVISE := $(BIN)/python scripts/supervise.py $(if $(SERVICES),--only $(SERVICES))
+
+.DEFAULT_GOAL := help
+.PHONY: help venv broker migrate run up down status test test-unit seed bench dlq dlq-redrive clean
+
+help: ## list the targets
+	@echo "Guanxi CRM. On a fresh machine: 'make run' (start everything) and 'make test' (whole suite)."
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
+
+venv: $(STAMP) ## create .venv and install the pinned packages (python3.11, python3-venv via apt if needed)
 
 $(STAMP): requirements.txt requirements-dev.txt libs/common/pyproject.toml services/*/pyproject.toml
-	@command -v $(PYTHON) >/dev/null || PYTHON=python3; \
-	 if [ ! -x $(BIN)/python ]; then \
-	   $$(command -v $(PYTHON) || command -v python3) -m venv $(VENV) || { \
-	     echo "python venv module missing: run 'apt-get install -y python3-venv' (as root)"; exit 1; }; \
-	 fi
+	@PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/ensure_python.sh
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e libs/common $(foreach s,$(wildcard services/*/pyproject.toml),-e $(dir $(s)))
 	@touch $(STAMP)
 
-broker:
+broker: ## make sure RabbitMQ (+ management API) answers; installs/starts a local one if needed
 	@bash scripts/ensure_broker.sh
 
-migrate: venv
+migrate: venv ## apply every service's migrations
 	$(BIN)/python -m guanxi_common.migrate --all
 
-test: venv broker
-	$(BIN)/python -m pytest
+run: venv broker migrate ## run every service in the foreground; Ctrl-C stops them
+	$(SUPERVISE)
 
-clean:
-	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache
+up: venv broker migrate ## start every service in the background; returns when all answer /readyz
+	$(SUPERVISE) --detach
+
+down: ## stop what 'make up' started
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/supervise.py --stop; \
+	 else python3 scripts/supervise.py --stop; fi
+
+status: ## show which background services run and are ready
+	@$(SUPERVISE) --status
+
+# Nameko's pytest plugin makes a throwaway vhost per test on this broker / management API.
+PYTEST_BROKER := --amqp-uri='$(AMQP_URI)' --rabbit-api-uri='$(RABBIT_API_URI)'
+
+test: venv broker ## the whole suite against the real broker (PYTEST_ARGS=...)
+	$(BIN)/python -m pytest $(PYTEST_BROKER) $(PYTEST_ARGS)
+
+test-unit: venv ## only the tests that need neither broker nor processes
+	$(BIN)/python -m pytest $(PYTEST_BROKER) -m "not integration and not slow and not postgres" $(PYTEST_ARGS)
+
+seed: venv broker migrate ## load demo customers (N=1000 by default)
+	$(BIN)/python scripts/seed.py --count $(N)
+
+bench: venv broker migrate ## run the benchmarks; writes bench/results.json
+	$(BIN)/python bench/run.py
+
+dlq: venv broker ## list the messages parked on a service's DLQ (SERVICE=customer)
+	$(BIN)/python -m guanxi_common.dlq_cli list $(SERVICE)
+
+dlq-redrive: venv broker ## re-drive a service's parked messages (SERVICE=customer)
+	$(BIN)/python -m guanxi_common.dlq_cli redrive $(SERVICE)
+
+clean: ## remove the virtualenv, the SQLite files, logs and pid files under var/
+	rm -rf $(VENV) var/*.db var/*.db-* var/log var/run .pytest_cache

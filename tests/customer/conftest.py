@@ -1,14 +1,11 @@
 """Fixtures of the customer tests: a migrated database and a unit of work on it."""
-from pathlib import Path
-
 import pytest
 
 from guanxi_common.db import UnitOfWork, make_engine, make_session_factory
 from guanxi_common.migrations import upgrade
 
-from customer_actors import ADMIN
+from customer_testkit import ADMIN, ALEMBIC_INI
 
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "services" / "customer" / "alembic.ini"
 
 @pytest.fixture
 def customer_db(db_url):

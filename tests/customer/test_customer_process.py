@@ -4,10 +4,9 @@ import uuid
 
 from kombu import Connection, Exchange, Queue
 
-from customer_actors import ADMIN
+from customer_testkit import ADMIN, ALEMBIC_INI
 from guanxi_common.migrations import upgrade
 
-from conftest import ALEMBIC_INI
 
 TARGET = "customer.service:CustomerService"
 

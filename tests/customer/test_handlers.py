@@ -16,7 +16,7 @@ from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden, No
 from guanxi_common.messaging_models import outbox_events
 from guanxi_common.validation import load
 
-from customer_actors import ADMIN, AUDITOR, CREDIT, MANAGER, REP, REP2
+from customer_testkit import ADMIN, AUDITOR, CREDIT, MANAGER, REP, REP2
 
 CODE = identifiers.make_credit_code("91440300MA5EXAMP1")  # a valid 18-character code
 

@@ -13,8 +13,7 @@ from customer.service import CustomerService
 from guanxi_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from guanxi_common.migrations import upgrade
 
-from conftest import ALEMBIC_INI
-from customer_actors import ADMIN, REP, REP2
+from customer_testkit import ADMIN, ALEMBIC_INI, REP, REP2
 
 
 @pytest.fixture

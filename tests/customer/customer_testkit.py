@@ -1,5 +1,9 @@
-"""Callers the customer tests act as."""
+"""Shared by the customer tests: the callers they act as, where the migrations live."""
+from pathlib import Path
+
 from guanxi_common.context import Actor
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "services" / "customer" / "alembic.ini"
 
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}), request_id="req-admin")
 REP = Actor(user_id="rep-1", roles=frozenset({"sales_rep"}), region="广东", request_id="req-rep")

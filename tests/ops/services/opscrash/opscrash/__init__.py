@@ -1,0 +1,1 @@
+"""Stand-in Nameko service that dies on its own shortly after starting."""

@@ -1,0 +1,1 @@
+"""Stand-in Nameko service for the ops tests (supervisor, runner)."""
