@@ -394,3 +394,27 @@ def test_unknown_customer_is_not_found(uow_for):
         queries.get(uow_for(ADMIN).session, ADMIN, "C99999999")
     with pytest.raises(NotFound):
         queries.get(uow_for(ADMIN).session, ADMIN, "no-such-id")
+
+
+def test_records_and_exports_match_the_published_json_schema(uow_for):
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("customer").joinpath("customer-record.v1.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    company, _ = create(uow_for(ADMIN), name="模式校验有限公司", credit_code=CODE, province="浙江",
+                        phones=[{"value": "0571-88886666", "label": "office"}],
+                        financials=[{"fiscal_year": 2025, "revenue": "1200000.50"}],
+                        addresses=[{"type": "registered", "province": "浙江", "city": "杭州"}],
+                        roles=["sold_to"], tags=["key"], credit_limit=None)
+    create(uow_for(ADMIN), party_type="person", name="Li Lei", birth_date="1980-02-29",
+           emails=[{"value": "li.lei@example.com"}], preferences={"room": "high floor"})
+    session = uow_for(ADMIN).session
+    validator.validate(queries.get(session, ADMIN, company.number))
+    lines = queries.export_batch(session, ADMIN, 0, limit=10)["lines"]
+    assert len(lines) == 2
+    for line in lines:
+        validator.validate(json.loads(line))
+    broken = dict(queries.get(session, ADMIN, company.number), credit_limit=12.5)
+    assert list(validator.iter_errors(broken))  # the schema really constrains the record
