@@ -16,11 +16,13 @@ PYTEST_ARGS ?=
 N ?= 1000
 # make dlq SERVICE=customer
 SERVICE ?= customer
+# make export FORMAT=csv > customers.csv
+FORMAT ?= jsonl
 
 SUPERVISE := $(BIN)/python scripts/supervise.py $(if $(SERVICES),--only $(SERVICES))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv broker migrate run up down status test test-unit seed bench dlq dlq-redrive clean
+.PHONY: help venv broker migrate run up down status test test-unit seed bench export dlq dlq-redrive clean
 
 help: ## list the targets
 	@echo "Guanxi CRM. On a fresh machine: 'make run' (start everything) and 'make test' (whole suite)."
@@ -68,6 +70,9 @@ seed: venv broker migrate ## load demo customers (N=1000 by default)
 
 bench: venv broker migrate ## run the benchmarks; writes bench/results.json
 	$(BIN)/python bench/run.py
+
+export: venv ## stream the customer export to stdout (FORMAT=jsonl|csv; needs the service running)
+	@$(BIN)/python -m customer.export_cli --format $(FORMAT)
 
 dlq: venv broker ## list the messages parked on a service's DLQ (SERVICE=customer)
 	$(BIN)/python -m guanxi_common.dlq_cli list $(SERVICE)

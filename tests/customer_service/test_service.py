@@ -160,3 +160,20 @@ def test_readiness_over_http(customer_service, customer_config):
     assert response.status_code == 200
     assert response.json()["checks"]["database"]["ok"] is True
     assert "guanxi_entrypoint_calls_total" in requests.get(f"http://{address}/metrics", timeout=5).text
+
+
+def test_export_streams_every_batch(customer_service, rpc_client):
+    import io
+
+    from customer.export_cli import stream
+
+    admin = rpc_client(ADMIN)
+    numbers = [admin.customer.create({"party_type": "company", "name": f"流式导出{i}有限公司"})
+               ["customer"]["number"] for i in range(5)]
+    out = io.StringIO()
+    assert stream(admin, out, "jsonl", batch=2) == 5
+    assert [json.loads(line)["number"] for line in out.getvalue().splitlines()] == numbers
+    out = io.StringIO()
+    assert stream(admin, out, "csv", batch=2) == 5
+    rows = out.getvalue().splitlines()
+    assert rows[0].startswith("number,") and len(rows) == 6
