@@ -1,4 +1,5 @@
 # Nameko needs eventlet's monkey patch before anything else is imported.
+import guanxi_common  # noqa: F401  (silences eventlet's deprecation notice first)
 import eventlet
 
 eventlet.monkey_patch()  # noqa: E402
