@@ -78,7 +78,7 @@ dlq: venv broker ## list the messages parked on a service's DLQ (SERVICE=custome
 	$(BIN)/python -m guanxi_common.dlq_cli list $(SERVICE)
 
 dlq-redrive: venv broker ## re-drive a service's parked messages (SERVICE=customer)
-	$(BIN)/python -m guanxi_common.dlq_cli redrive $(SERVICE)
+	$(BIN)/python -m guanxi_common.dlq_cli redrive $(SERVICE) --all
 
 clean: ## remove the virtualenv, the SQLite files, logs and pid files under var/
 	rm -rf $(VENV) var/*.db var/*.db-* var/log var/run .pytest_cache

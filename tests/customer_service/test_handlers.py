@@ -121,11 +121,11 @@ def test_likely_duplicates_warn_on_create_and_in_the_check(uow_for):
     person, _ = create(uow_for(ADMIN), party_type="person", name="王芳", birth_date="1990-01-01")
     data = load(CustomerCreateSchema(), {"party_type": "person", "name": "王 芳",
                                          "birth_date": "1990-01-01"})
-    check = handlers.check_duplicates(uow_for(ADMIN).session, data)
+    check = handlers.check_duplicates(uow_for(ADMIN).session, ADMIN, data)
     assert check["conflicts"] == []
     assert check["likely"][0]["number"] == person.number
     data = load(CustomerCreateSchema(), {"party_type": "company", "name": "北京完全无关有限公司"})
-    assert handlers.check_duplicates(uow_for(ADMIN).session, data)["likely"] == []
+    assert handlers.check_duplicates(uow_for(ADMIN).session, ADMIN, data)["likely"] == []
 
 
 # ---- merge -----------------------------------------------------------------------------------
@@ -418,3 +418,80 @@ def test_records_and_exports_match_the_published_json_schema(uow_for):
         validator.validate(json.loads(line))
     broken = dict(queries.get(session, ADMIN, company.number), credit_limit=12.5)
     assert list(validator.iter_errors(broken))  # the schema really constrains the record
+
+
+# ---- edges found in review -------------------------------------------------------------------
+
+def test_release_keeps_a_long_reason_apart_from_the_action(uow_for):
+    policy = pool_policy_from({})
+    customer, _ = create(uow_for(ADMIN), name="释放原因有限公司")
+    with uow_for(REP) as uow:
+        handlers.claim(uow, customer.number, policy)
+    reason = "客户已搬迁到外省，由当地办事处跟进，详见拜访记录 2026-11-20"
+    with uow_for(REP) as uow:
+        handlers.release(uow, customer.number, reason)
+    items = queries.history(uow_for(ADMIN).session, ADMIN, customer.number)["items"]
+    released = [h for h in items if h["action"] == "released"]
+    assert released and released[0]["reason"] == reason
+    event = events(uow_for(ADMIN), "customer.owner_changed")[-1]["data"]
+    assert event["reason"] == "released" and event["note"] == reason
+
+
+def test_erase_removes_published_snapshots_from_the_outbox(uow_for):
+    from sqlalchemy import update as sql_update
+
+    person, _ = create(uow_for(ADMIN), party_type="person", name="钱多多",
+                       phones=[{"value": "13600001111"}])
+    with uow_for(ADMIN) as uow:  # as the relay would after publishing
+        uow.session.execute(sql_update(outbox_events).values(published_at=datetime.now(timezone.utc)))
+    with uow_for(ADMIN) as uow:
+        handlers.erase(uow, person.number, "request")
+    payloads = [json.dumps(e, ensure_ascii=False) for e in events(uow_for(ADMIN))]
+    assert not any("钱多多" in p or "13600001111" in p for p in payloads)
+    assert [json.loads(p)["type"] for p in payloads] == ["customer.erased"]
+
+
+def test_merge_that_would_close_a_holding_cycle_is_refused(uow_for):
+    top, _ = create(uow_for(ADMIN), name="环形控股有限公司")
+    middle, _ = create(uow_for(ADMIN), name="环形中间有限公司")
+    bottom, _ = create(uow_for(ADMIN), name="环形底层有限公司")
+    _link(uow_for, "holding_of", top, middle)
+    _link(uow_for, "holding_of", middle, bottom)
+    with pytest.raises(BusinessRuleViolation) as err:  # bottom would hold... itself via top
+        with uow_for(ADMIN) as uow:
+            handlers.merge(uow, top.number, bottom.number)
+    assert err.value.details["rule"] == "relationship_cycle"
+    assert queries.get(uow_for(ADMIN).session, ADMIN, bottom.number)["status"] == "prospect"
+
+
+def test_ended_relationships_leave_the_group_tree(uow_for):
+    holding, _ = create(uow_for(ADMIN), name="时效控股有限公司")
+    sold, _ = create(uow_for(ADMIN), name="时效已售子公司有限公司")
+    rel = _link(uow_for, "holding_of", holding, sold)
+    with uow_for(ADMIN) as uow:
+        handlers.end_relationship(uow, rel.id, date.today() - timedelta(days=1))
+    assert queries.group_tree(uow_for(ADMIN).session, ADMIN, holding.number)["size"] == 1
+    _link(uow_for, "holding_of", sold, holding)  # no longer a cycle: the old link has ended
+
+
+def test_numbers_in_any_written_form_and_creation_rules(uow_for):
+    from guanxi_common.context import Actor
+
+    customer, _ = create(uow_for(ADMIN), name="全角编号有限公司")
+    full_width = customer.number.translate(str.maketrans("C0123456789", "Ｃ０１２３４５６７８９"))
+    assert queries.get(uow_for(ADMIN).session, ADMIN, full_width)["id"] == customer.id
+    assert queries.search(uow_for(ADMIN).session, ADMIN, {"q": full_width.lower()})["total"] == 1
+    nobody = Actor(user_id="guest-1", roles=frozenset())
+    with pytest.raises(Forbidden):
+        create(uow_for(nobody), name="无权创建有限公司")
+    with pytest.raises(ValidationFailed) as err:
+        create(uow_for(ADMIN), name="新客户就流失有限公司", status="lost")
+    assert "status" in err.value.details
+    with pytest.raises(Forbidden):
+        queries.privacy_export(uow_for(MANAGER).session, MANAGER, customer.number)
+    with pytest.raises(Conflict):
+        with uow_for(ADMIN) as uow:
+            handlers.define_relationship_type(uow, {
+                "code": "owner_of", "name": "owner of", "inverse_name": "owned by",
+                "inverse_code": "subsidiary_of", "from_party_types": ["company"],
+                "to_party_types": ["company"], "hierarchical": True})

@@ -74,14 +74,6 @@ class BusinessRuleViolation(GuanxiError):
 
 
 @deserialize_to_instance
-class MalformedRequest(GuanxiError):
-    """The message itself is unusable (not JSON, not an object, missing properties)."""
-
-    status = 400
-    code = "malformed_request"
-
-
-@deserialize_to_instance
 class ServiceUnavailable(GuanxiError):
     """A downstream service or the broker did not answer within the timeout."""
 

@@ -48,6 +48,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from . import metrics
 from .context import Actor
+from .config import env
 from .errors import GuanxiError, ServiceUnavailable, ValidationFailed
 
 _log = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ DEFAULT_RPC_TIMEOUT = 5.0
 def rpc_timeout(config, override=None):
     if override is not None:
         return float(override)
-    return float((config or {}).get("RPC_TIMEOUT") or DEFAULT_RPC_TIMEOUT)
+    configured = config.get("RPC_TIMEOUT") if isinstance(config, dict) else None
+    return float(configured or env("RPC_TIMEOUT", DEFAULT_RPC_TIMEOUT, float))
 
 
 # --------------------------------------------------------------------------- errors

@@ -5,9 +5,9 @@ from guanxi_common.errors import ValidationFailed, flatten_marshmallow
 
 
 def load(schema, payload, *, field=None, partial=False):
-    """Load ``payload`` with ``schema``; errors are ``{"field.path": [reasons]}``.
-
-    ``field`` prefixes the paths when the payload is one argument among several.
+    """Load ``payload`` with ``schema``; errors are ``{"field.path": [reasons]}``, paths
+    relative to the payload (what an HTTP client sent as the body). ``field`` names the
+    argument when the payload is not an object at all.
     """
     if not isinstance(payload, dict):
         raise ValidationFailed(f"{field or 'payload'} must be an object",
@@ -15,7 +15,7 @@ def load(schema, payload, *, field=None, partial=False):
     try:
         return schema.load(payload, partial=partial)
     except ValidationError as exc:
-        errors = flatten_marshmallow(exc.messages, field or "")
+        errors = flatten_marshmallow(exc.messages)
         summary = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in list(errors.items())[:5])
         raise ValidationFailed(f"invalid input: {summary}", errors) from None
 

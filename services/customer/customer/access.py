@@ -1,7 +1,8 @@
 """Record-level authorization: who may read or change which customer.
 
 Plain rules over an Actor and a customer's owner/region, so they are unit-testable.
-The system actor (internal calls, event handlers, jobs) and admins see everything;
+The system actor (internal calls without a user, timers, scripts) and admins see
+everything; an event handler acts as the user who caused the event;
 a sales rep sees the customers they own plus the pool; managers and regional
 offices see their region; auditors read everything and change nothing.
 """
@@ -12,6 +13,11 @@ REGIONAL_READERS = ("sales_manager", "service_manager", "credit_manager", "marke
                     "regional_office", "service_agent")
 REGIONAL_WRITERS = ("sales_manager", "credit_manager", "regional_office")
 OWNER_SCOPED = ("sales_rep",)
+#: roles that may create customers (and so ask whether one exists already)
+CREATORS = ("sales_rep", "sales_manager", "regional_office", "service_agent", "marketer",
+            "credit_manager")
+#: roles that may see everything held on one person (data subject access requests)
+PRIVACY_OFFICERS = ("auditor",)
 
 
 def _unrestricted(actor):

@@ -7,7 +7,8 @@ react to — all in the caller's transaction.
 import json
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from customer import access, repository as repo
 from customer.domain import duplicates, history, identifiers, lifecycle, names, pool, relationships
@@ -16,6 +17,7 @@ from customer.models import (Address, ContactPoint, Customer, CustomerRole, Cust
                              RoleType)
 from customer.schemas import CustomerOut
 from guanxi_common.errors import BusinessRuleViolation, Conflict, NotFound, ValidationFailed
+from guanxi_common.messaging_models import outbox_events
 
 PERSONAL_FIELDS = ("name", "gender", "birth_date", "marital_status", "phones", "emails",
                    "addresses", "preferences", "tags")
@@ -135,7 +137,8 @@ def likely_duplicates(session, data, exclude_id=None, limit=200):
             for m in duplicates.find_likely_duplicates(new, candidates)]
 
 
-def check_duplicates(session, data):
+def check_duplicates(session, actor, data):
+    access.ensure_role(actor, *access.CREATORS, action="check for duplicates")
     return {"conflicts": hard_conflicts(session, data),
             "likely": likely_duplicates(session, data)}
 
@@ -159,12 +162,19 @@ def _role_codes(session, codes):
 
 def create_customer(uow, data):
     session, actor = uow.session, uow.actor
+    access.ensure_role(actor, *access.CREATORS, action="create a customer")
     owner = data.get("owner_id")
     if actor.has_role("sales_rep") and not actor.has_role("admin", "sales_manager"):
         if owner not in (None, actor.user_id):
-            raise access.Forbidden("a sales rep may only create customers they own or pool ones",
-                                   {"owner_id": owner})
-        owner = actor.user_id
+            raise access.Forbidden("a sales rep creates customers they own", {"owner_id": owner})
+        owner = actor.user_id  # what a rep creates is theirs, not the pool's
+    if not access.can_write(actor, owner, data.get("province")):
+        raise access.Forbidden(f"{actor.user_id} may not create customers in "
+                               f"{data.get('province') or 'no region'}", {"province": data.get("province")})
+    try:
+        lifecycle.check_initial_status(data.get("status") or lifecycle.DEFAULT_STATUS)
+    except lifecycle.LifecycleRuleError as exc:
+        raise ValidationFailed(str(exc), {"status": [str(exc)]}) from exc
     if any(data.get(f) is not None for f in CREDIT_FIELDS if f != "credit_currency"):
         access.ensure_role(actor, "credit_manager", action="set a credit limit")
     raise_on_conflicts(hard_conflicts(session, data))
@@ -191,7 +201,11 @@ def create_customer(uow, data):
     _apply_collections(customer, data)
     customer.roles = [CustomerRole(role_code=code, assigned_at=now) for code in roles]
     session.add(customer)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent create took the same phone, email or code
+        raise Conflict("a concurrent change took one of these contact points or the credit code",
+                       {"conflicts": [], "reason": "unique_violation"}) from exc
     repo.reindex_name(session, customer)
     record = snapshot(customer)
     record_history(uow, customer, "created", history.diff({}, _comparable(record)))
@@ -283,6 +297,7 @@ def update_customer(uow, ref, changes):
 def set_credit_limit(uow, ref, data):
     access.ensure_role(uow.actor, "credit_manager", action="set a credit limit")
     customer = repo.get_customer(uow.session, ref, for_update=True)
+    access.ensure_write(uow.actor, customer)
     _ensure_live(customer)
     before = snapshot(customer)
     customer.credit_limit = data["credit_limit"]
@@ -329,6 +344,11 @@ def define_role_type(uow, data):
 
 def define_relationship_type(uow, data):
     access.ensure_role(uow.actor, action="define a relationship type")
+    taken = data.get("inverse_code") and uow.session.scalar(select(RelationshipType.code).where(
+        RelationshipType.inverse_code == data["inverse_code"], RelationshipType.code != data["code"]))
+    if taken or uow.session.get(RelationshipType, data.get("inverse_code") or "") is not None:
+        raise Conflict(f"inverse code {data['inverse_code']!r} is already in use",
+                       {"inverse_code": data["inverse_code"]})
     rel = uow.session.get(RelationshipType, data["code"]) or RelationshipType(code=data["code"])
     rel.name, rel.inverse_name = data["name"], data["inverse_name"]
     rel.inverse_code = data.get("inverse_code")
@@ -487,6 +507,11 @@ def merge(uow, survivor_ref, victim_ref, reason=None):
         survivor.preferences = {**{key: value}, **(survivor.preferences or {})}
     session.flush()
     moved = _repoint_relationships(session, victim.id, survivor.id)
+    session.flush()
+    if any(child == survivor.id for _, child in repo.hierarchical_edges_from(session, [survivor.id])):
+        raise BusinessRuleViolation(
+            f"merging {victim.number} into {survivor.number} would put {survivor.number} below itself",
+            {"rule": "relationship_cycle", "survivor": survivor.number, "victim": victim.number})
     victim.status, victim.merged_into_id, victim.merged_at = "merged", survivor.id, now
     repo.reindex_name(session, victim)
     session.flush()
@@ -525,7 +550,8 @@ def _owned_count(session, owner_id):
         Customer.owner_id == owner_id, Customer.status.notin_(TERMINAL)))
 
 
-def _set_owner(uow, customer, owner_id, reason, now=None):
+def _set_owner(uow, customer, owner_id, action, reason=None, now=None):
+    """``action`` is the code (claimed, released, assigned, no_follow_up); ``reason`` free text."""
     old = customer.owner_id
     before = snapshot(customer)
     now = now or utcnow()
@@ -534,9 +560,9 @@ def _set_owner(uow, customer, owner_id, reason, now=None):
     customer.owner_id = owner_id
     customer.owned_since = now if owner_id else None
     customer.last_follow_up_at = None
-    _changed(uow, customer, before, reason)
+    _changed(uow, customer, before, action, reason)
     emit(uow, "customer.owner_changed", customer,
-         {"old_owner_id": old, "new_owner_id": owner_id, "reason": reason})
+         {"old_owner_id": old, "new_owner_id": owner_id, "reason": action, "note": reason})
     return customer
 
 
@@ -550,7 +576,7 @@ def claim(uow, ref, policy, now=None):
                        customer.last_owner_id, customer.released_at, now or utcnow(), policy)
     except pool.PoolRuleError as exc:
         raise BusinessRuleViolation(str(exc), {"rule": exc.code, "customer": customer.number}) from exc
-    return _set_owner(uow, customer, actor.user_id, "claimed", now)
+    return _set_owner(uow, customer, actor.user_id, "claimed", now=now)
 
 
 def release(uow, ref, reason=None):
@@ -561,7 +587,8 @@ def release(uow, ref, reason=None):
                                     {"rule": "not_owned"})
     if customer.owner_id != uow.actor.user_id:
         access.ensure_role(uow.actor, "sales_manager", action="release another rep's customer")
-    return _set_owner(uow, customer, None, reason or "released")
+        access.ensure_write(uow.actor, customer)
+    return _set_owner(uow, customer, None, "released", reason)
 
 
 def assign(uow, ref, owner_id):
@@ -574,9 +601,16 @@ def assign(uow, ref, owner_id):
     return _set_owner(uow, customer, owner_id, "assigned" if owner_id else "released")
 
 
-def record_follow_up(uow, ref, occurred_at):
-    """A logged activity restarts the pool clock; older news never moves it back."""
+def record_follow_up(uow, ref, occurred_at, authorize=True):
+    """A logged activity restarts the pool clock; older news never moves it back.
+
+    ``authorize=False`` for ``activity.logged`` events: a fact sales reports, not a request.
+    """
+    if authorize:
+        access.ensure_role(uow.actor, "sales_rep", "sales_manager", action="record a follow-up")
     customer = repo.get_customer(uow.session, ref, full=False)
+    if authorize:
+        access.ensure_write(uow.actor, customer)
     if customer.merged_into_id:
         customer = repo.get_customer(uow.session, customer.merged_into_id, full=False)
     last = customer.last_follow_up_at
@@ -587,18 +621,19 @@ def record_follow_up(uow, ref, occurred_at):
 
 def return_idle_customers(uow, policy, now=None, batch=500):
     """Owned customers with no follow-up for ``follow_up_days`` go back to the pool."""
+    access.ensure_role(uow.actor, "sales_manager", action="return idle customers to the pool")
     now = now or utcnow()
     cutoff = now - timedelta(days=policy.follow_up_days)
     stmt = (select(Customer).where(
         Customer.owner_id.isnot(None), Customer.status.notin_(TERMINAL),
         or_(Customer.last_follow_up_at < cutoff,
             Customer.last_follow_up_at.is_(None) & (Customer.owned_since < cutoff)))
-        .limit(batch))
+        .limit(batch).with_for_update(skip_locked=True))  # replicas sweep disjoint rows
     returned = []
     for customer in uow.session.scalars(stmt).all():
         if pool.due_for_return(customer.owner_id, customer.last_follow_up_at,
                                customer.owned_since, now, policy):
-            _set_owner(uow, customer, None, "no_follow_up", now)
+            _set_owner(uow, customer, None, "no_follow_up", now=now)
             returned.append(customer.number)
     return returned
 
@@ -630,6 +665,9 @@ def erase(uow, ref, reason):
         HistoryEntry.customer_id == customer.id,
         or_(*[HistoryEntry.field.startswith(f) for f in PERSONAL_FIELDS]))
         .values(old_value=_json("[erased]"), new_value=_json("[erased]")))
+    # published events carried snapshots with the personal data; unpublished ones must still go
+    session.execute(delete(outbox_events).where(outbox_events.c.aggregate_id == customer.id,
+                                                outbox_events.c.published_at.isnot(None)))
     session.flush()
     record_history(uow, customer, "erased", [history.Change("erased", None, True)], reason)
     emit(uow, "customer.erased", customer,

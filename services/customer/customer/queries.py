@@ -36,8 +36,9 @@ def _like_escape(text):
 def interpret_q(q):
     """A single search box: a number, email, credit code or phone by shape, else a name."""
     q = q.strip()
-    if identifiers.is_customer_number(q.upper()):
-        return {"number": q.upper()}
+    seq = identifiers.parse_customer_number(q)
+    if seq is not None:
+        return {"number": identifiers.format_customer_number(seq)}
     if "@" in q or "＠" in q:
         return {"email": q}
     code = identifiers.normalize_credit_code(q)
@@ -72,7 +73,9 @@ def search(session, actor, criteria):
         else:
             empty = True
     if criteria.get("number"):
-        stmt = stmt.where(Customer.number == criteria["number"].strip().upper())
+        seq = identifiers.parse_customer_number(criteria["number"])
+        empty = empty or seq is None
+        stmt = stmt.where(Customer.number == (identifiers.format_customer_number(seq) if seq else None))
     if criteria.get("phone"):
         key = contact.phone_search_key(criteria["phone"])
         empty = empty or key is None
@@ -232,8 +235,8 @@ def csv_line(values):
 
 def privacy_export(session, actor, ref):
     """Everything the service holds on one customer (data subject access)."""
+    access.ensure_role(actor, *access.PRIVACY_OFFICERS, action="export a customer's personal data")
     customer = repo.get_customer(session, ref)
-    access.ensure_read(actor, customer)
     record = CustomerOut().dump(customer)
     return {"customer": record,
             "relationships": list_relationships(session, actor, ref, include_ended=True),

@@ -1,7 +1,8 @@
 """Persistence helpers of the customer service: lookups, numbers, the name index."""
 import uuid
+from datetime import date
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from customer.domain import identifiers, names
@@ -34,8 +35,11 @@ def next_seq(session, name=CUSTOMER_SEQUENCE):
 def get_customer(session, ref, for_update=False, full=True):
     """Find by number (C00001234) or id; NotFound otherwise."""
     ref = (ref or "").strip()
-    column = Customer.number if identifiers.is_customer_number(ref.upper()) else Customer.id
-    stmt = select(Customer).where(column == (ref.upper() if column is Customer.number else ref))
+    seq = identifiers.parse_customer_number(ref)  # also full-width and lower-case forms
+    if seq is not None:
+        stmt = select(Customer).where(Customer.number == identifiers.format_customer_number(seq))
+    else:
+        stmt = select(Customer).where(Customer.id == ref)
     if full:
         stmt = stmt.options(*FULL_RECORD)
     if for_update:
@@ -75,14 +79,17 @@ def credit_code_owner(session, code, exclude_id=None):
     return session.scalar(stmt)
 
 
-def hierarchical_edges_from(session, root_ids, max_nodes=100_000):
-    """All hierarchical edges reachable downwards from ``root_ids`` (breadth first,
-    each node expanded once, so stored cycles cannot loop)."""
+def hierarchical_edges_from(session, root_ids, on=None, max_nodes=100_000):
+    """All hierarchical edges in force ``on`` (default today) reachable downwards from
+    ``root_ids``: breadth first, each node expanded once, so stored cycles cannot loop."""
+    on = on or date.today()
     hierarchical = select(RelationshipType.code).where(RelationshipType.hierarchical.is_(True))
+    in_force = and_(or_(Relationship.valid_from.is_(None), Relationship.valid_from <= on),
+                    or_(Relationship.valid_to.is_(None), Relationship.valid_to >= on))
     edges, seen, frontier = [], set(root_ids), list(root_ids)
     while frontier and len(seen) < max_nodes:
         rows = session.execute(select(Relationship.from_id, Relationship.to_id)
-                               .where(Relationship.type_code.in_(hierarchical),
+                               .where(Relationship.type_code.in_(hierarchical), in_force,
                                       Relationship.from_id.in_(frontier[:500]))).all()
         frontier = frontier[500:]
         for parent, child in rows:

@@ -59,7 +59,7 @@ class CustomerService(ServiceBase):
     @api
     def check_duplicates(self, customer):
         data = load(CustomerCreateSchema(), customer, field="customer")
-        return handlers.check_duplicates(self.uow.session, data)
+        return handlers.check_duplicates(self.uow.session, self.uow.actor, data)
 
     @api
     def merge(self, survivor, victim, reason=None):
@@ -176,7 +176,7 @@ class CustomerService(ServiceBase):
         with self.uow as uow:
             customer = handlers.record_follow_up(uow, data["customer"], data["occurred_at"])
             result = {"number": customer.number,
-                      "last_follow_up_at": customer.last_follow_up_at.isoformat()}
+                      "last_follow_up_at": customer_out.dump(customer)["last_follow_up_at"]}
         return result
 
     @event_handler("sales", "activity.logged")
@@ -184,7 +184,8 @@ class CustomerService(ServiceBase):
         data = load(FollowUpSchema(), _follow_up_from_event(event), field="data")
         with self.uow as uow:
             if uow.first_delivery(event["event_id"], "customer.on_activity_logged", event["type"]):
-                handlers.record_follow_up(uow, data["customer"], data["occurred_at"])
+                handlers.record_follow_up(uow, data["customer"], data["occurred_at"],
+                                          authorize=False)
 
     @api
     def return_idle_customers(self):
