@@ -495,3 +495,48 @@ def test_numbers_in_any_written_form_and_creation_rules(uow_for):
                 "code": "owner_of", "name": "owner of", "inverse_name": "owned by",
                 "inverse_code": "subsidiary_of", "from_party_types": ["company"],
                 "to_party_types": ["company"], "hierarchical": True})
+
+
+def test_the_stored_record_always_equals_a_fresh_assembly(uow_for):
+    """get answers the stored record; after every kind of change it must equal the record
+    assembled from the tables, or a write path escaped the refresh hook."""
+    from customer import records, repository
+
+    policy = pool_policy_from({})
+    a, _ = create(uow_for(ADMIN), name="记录一致有限公司", roles=["sold_to"], tags=["x"])
+    b, _ = create(uow_for(ADMIN), name="记录一致股份有限公司", phones=[{"value": "13500001111"}])
+    p, _ = create(uow_for(ADMIN), party_type="person", name="孙丽", emails=[{"value": "sl@x.cn"}])
+    update(uow_for(ADMIN), a.number, tags=["y"], phones=[{"value": "13500002222"}], tier="B")
+    with uow_for(ADMIN) as uow:
+        handlers.add_role(uow, a.number, "payer")
+    with uow_for(REP) as uow:
+        handlers.claim(uow, a.number, policy)
+    with uow_for(REP) as uow:
+        handlers.record_follow_up(uow, a.number, datetime.now(timezone.utc))
+    _link(uow_for, "employer_of", a, p)
+    with uow_for(ADMIN) as uow:
+        handlers.merge(uow, a.number, b.number)
+    with uow_for(ADMIN) as uow:
+        handlers.erase(uow, p.number, "request")
+    session = uow_for(ADMIN).session
+    for customer in (a, b, p):
+        fresh = records.dump(repository.get_customer(session, customer.number))
+        assert queries.get(session, ADMIN, customer.number) == json.loads(json.dumps(fresh))
+
+
+def test_records_missing_after_a_bulk_load_are_assembled_and_backfilled(uow_for):
+    from sqlalchemy import update as sql_update
+
+    from customer import records
+
+    made = [create(uow_for(ADMIN), name=f"批量导入{i}有限公司")[0] for i in range(3)]
+    with uow_for(ADMIN) as uow:
+        uow.session.execute(sql_update(Customer).values(record=None))
+    session = uow_for(ADMIN).session
+    assembled = queries.get(session, ADMIN, made[0].number)  # no record stored: assembled
+    assert assembled["number"] == made[0].number
+    with uow_for(ADMIN) as uow:
+        assert records.backfill(uow.session, batch=2) == 3
+    stored = uow_for(ADMIN).session.scalars(select(Customer.record)).all()
+    assert all(stored) and json.loads(stored[0])["version"] == 1
+    assert queries.get(uow_for(ADMIN).session, ADMIN, made[0].number) == assembled

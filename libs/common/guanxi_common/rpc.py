@@ -31,7 +31,7 @@ import eventlet
 import kombu.serialization
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
-from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.amqp.publish import DEFAULT_TRANSPORT_OPTIONS, Publisher, UndeliverableMessage
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, CALL_ID_STACK_CONTEXT_KEY, LOGIN_METHOD_CONFIG_KEY,
 )
@@ -54,6 +54,14 @@ from .errors import GuanxiError, ServiceUnavailable, ValidationFailed
 _log = logging.getLogger(__name__)
 
 DEFAULT_RPC_TIMEOUT = 5.0
+
+# An RPC is answered or times out: a request or reply that dies with the broker is
+# retried by the caller, so persistence (a disk write per message on the durable request
+# queue) buys nothing. Requests keep publisher confirms, which is how an unroutable request
+# (no service listening) fails at once instead of at the timeout; replies need neither.
+# Events are another matter: the outbox publishes them persistent and confirmed.
+RPC_REQUEST_OPTIONS = {"delivery_mode": 1}
+RPC_REPLY_OPTIONS = {"use_confirms": False, "delivery_mode": 1}
 
 
 def rpc_timeout(config, override=None):
@@ -248,8 +256,13 @@ class GuardedRpcConsumer(RpcConsumer):
             result = None
 
         publisher = Publisher(config[AMQP_URI_CONFIG_KEY], ssl=config.get(AMQP_SSL_CONFIG_KEY),
-                              login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+                              login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+                              **RPC_REPLY_OPTIONS)
+        # A fresh transport_options dict: Nameko's Publisher writes confirm_publish into the
+        # dict it is given, by default one shared by every publisher in the process, which
+        # would switch confirms off for the requests this process sends.
         publisher.publish({"result": result, "error": error}, serializer=serializer,
+                          transport_options=dict(DEFAULT_TRANSPORT_OPTIONS),
                           exchange=get_rpc_exchange(config),
                           routing_key=message.properties["reply_to"],
                           correlation_id=message.properties["correlation_id"])
@@ -412,7 +425,7 @@ class ServiceRpc(DependencyProvider):
     def __init__(self, target_service, timeout=None, **options):
         self.target_service = target_service
         self.timeout = timeout
-        self.options = options
+        self.options = {**RPC_REQUEST_OPTIONS, **options}
 
     def get_dependency(self, worker_ctx):
         return TimedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
@@ -431,7 +444,8 @@ class _TimedClusterProxy:
             raise AttributeError(name)
         if name not in self._proxies:
             self._proxies[name] = TimedServiceProxy(self._worker_ctx, name, self._reply_listener,
-                                                    self._timeout, green_timeout=False)
+                                                    self._timeout, green_timeout=False,
+                                                    **RPC_REQUEST_OPTIONS)
         return self._proxies[name]
 
     def __getitem__(self, name):

@@ -10,12 +10,11 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from customer import access, repository as repo
+from customer import access, records, repository as repo
 from customer.domain import duplicates, history, identifiers, lifecycle, names, pool, relationships
 from customer.models import (Address, ContactPoint, Customer, CustomerRole, CustomerTag,
                              FinancialSummary, HistoryEntry, Relationship, RelationshipType,
                              RoleType)
-from customer.schemas import CustomerOut
 from guanxi_common.errors import BusinessRuleViolation, Conflict, NotFound, ValidationFailed
 from guanxi_common.messaging_models import outbox_events
 
@@ -34,7 +33,7 @@ def utcnow():
 
 
 def snapshot(customer):
-    return CustomerOut().dump(customer)
+    return records.dump(customer)
 
 
 def _json(value):
@@ -512,7 +511,7 @@ def merge(uow, survivor_ref, victim_ref, reason=None):
         raise BusinessRuleViolation(
             f"merging {victim.number} into {survivor.number} would put {survivor.number} below itself",
             {"rule": "relationship_cycle", "survivor": survivor.number, "victim": victim.number})
-    victim.status, victim.merged_into_id, victim.merged_at = "merged", survivor.id, now
+    victim.status, victim.merged_into, victim.merged_at = "merged", survivor, now
     repo.reindex_name(session, victim)
     session.flush()
     session.refresh(survivor)

@@ -6,7 +6,7 @@ merge treat them alike, and the party-specific columns are few.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, event,
                         Numeric, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -43,7 +43,7 @@ class Customer(Base):
     tier: Mapped[str | None] = mapped_column(String(12))
     province: Mapped[str | None] = mapped_column(String(40))
     city: Mapped[str | None] = mapped_column(String(60))
-    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64))
     owned_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_owner_id: Mapped[str | None] = mapped_column(String(64))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,6 +70,8 @@ class Customer(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_by: Mapped[str | None] = mapped_column(String(64))
     erase_reason: Mapped[str | None] = mapped_column(Text)
+    # the record as ``get`` answers it, refreshed on every change (see records.py)
+    record: Mapped[str | None] = mapped_column(Text)
     # bookkeeping
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -89,10 +91,15 @@ class Customer(Base):
         order_by="FinancialSummary.fiscal_year")
     merged_into: Mapped["Customer | None"] = relationship(remote_side=[id])
 
+    # Search pages newest first: every filter index ends in seq, so a filtered page is an
+    # index walk that stops after page_size hits instead of a sort of every hit.
     __table_args__ = (
         Index("ix_customers_status_seq", "status", "seq"),
-        Index("ix_customers_region", "province", "city"),
-        Index("ix_customers_tier", "tier"),
+        Index("ix_customers_province_seq", "province", "seq"),
+        Index("ix_customers_city_seq", "city", "seq"),
+        Index("ix_customers_tier_seq", "tier", "seq"),
+        Index("ix_customers_owner_seq", "owner_id", "seq"),
+        Index("ix_customers_party_seq", "party_type", "seq"),
         Index("ix_customers_person_dup", "match_key", "birth_date"),
         Index("ix_customers_pool_clock", "owner_id", "last_follow_up_at"),
     )
@@ -153,16 +160,28 @@ class RoleType(Base):
 class CustomerRole(Base):
     __tablename__ = "customer_roles"
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
-    role_code: Mapped[str] = mapped_column(ForeignKey("role_types.code"), primary_key=True, index=True)
+    role_code: Mapped[str] = mapped_column(ForeignKey("role_types.code"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the customer's, for search
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     customer: Mapped[Customer] = relationship(back_populates="roles")
+    __table_args__ = (Index("ix_customer_roles_role_seq", "role_code", "seq"),)
 
 
 class CustomerTag(Base):
     __tablename__ = "customer_tags"
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the customer's, for search
     customer: Mapped[Customer] = relationship(back_populates="tags")
+    __table_args__ = (Index("ix_customer_tags_tag_seq", "tag", "seq"),)
+
+
+@event.listens_for(CustomerRole, "before_insert")
+@event.listens_for(CustomerTag, "before_insert")
+def _copy_customer_seq(mapper, connection, target):
+    """Role and tag rows carry their customer's seq so a search can page through them in
+    customer order (see NameToken); whoever adds one need not remember it."""
+    target.seq = target.customer.seq
 
 
 class RelationshipType(Base):
@@ -197,12 +216,14 @@ class Relationship(Base):
 
 
 class NameToken(Base):
-    """Inverted n-gram index of customer names: fragment search without a table scan."""
+    """Inverted n-gram index of the names of live customers (merged and erased ones are
+    left out). Postings are keyed (token, seq), so they come in customer order: a page is
+    the first hits of an index walk and a count never touches the customers table."""
 
     __tablename__ = "name_tokens"
     token: Mapped[str] = mapped_column(String(16), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True,
-                                             index=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    __table_args__ = (Index("ix_name_tokens_seq", "seq"), {"sqlite_with_rowid": False})
 
 
 class HistoryEntry(Base):

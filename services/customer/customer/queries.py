@@ -1,20 +1,21 @@
 """Reads of the customer service: search, history, relationships, group tree, export."""
 import csv
-from datetime import date
 import io
 import json
+from datetime import date
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
-from customer import access, repository as repo
+from customer import access, records, repository as repo
 from customer.domain import contact, identifiers, names, relationships
 from customer.models import (ContactPoint, Customer, CustomerRole, CustomerTag, HistoryEntry,
                              NameToken, Relationship, RelationshipType, RoleType)
-from customer.schemas import (CustomerOut, CustomerSummaryOut, HistoryOut, RelationshipOut)
+from customer.schemas import CustomerOut, CustomerSummaryOut, HistoryOut, RelationshipOut
+from guanxi_common.errors import Forbidden, NotFound
 
 #: Totals are counted exactly up to this many hits; beyond it the answer says "more than".
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 EXPORT_FORMAT_VERSION = 1
 CSV_COLUMNS = ("number", "id", "party_type", "name", "status", "tier", "province", "city",
                "owner_id", "roles", "tags", "phones", "emails", "credit_code", "credit_limit",
@@ -24,9 +25,13 @@ CSV_COLUMNS = ("number", "id", "party_type", "name", "status", "tier", "province
 
 
 def get(session, actor, ref):
-    customer = repo.get_customer(session, ref)
-    access.ensure_read(actor, customer)
-    return CustomerOut().dump(customer)
+    found = records.load(session, repo.ref_condition(ref))
+    if found is None:
+        raise NotFound(f"customer {ref} not found", {"customer": ref})
+    record, owner_id, province, number = found
+    if not access.can_read(actor, owner_id, province):
+        raise Forbidden(f"{actor.user_id} may not read customer {number}", {"customer": number})
+    return record
 
 
 def _like_escape(text):
@@ -51,76 +56,130 @@ def interpret_q(q):
 
 
 def search(session, actor, criteria):
+    """Customers matching every criterion, newest first, with a total capped at COUNT_CAP.
+
+    The query is driven by the most selective posting list available — name n-grams, a
+    role, a tag, a contact point — whose rows are keyed by the customer's seq, so a page
+    is the first hits of an index walk and a count stops at the cap: the cost follows the
+    page size and the cap, not the number of customers.
+    """
     criteria = dict(criteria)
     page, size = criteria.pop("page", 1), criteria.pop("page_size", 20)
     if criteria.get("q"):
         criteria.update(interpret_q(criteria.pop("q")))
-    stmt = select(Customer.id)
-    empty = False
-    if not criteria.pop("include_merged", False) and not criteria.get("status"):
-        stmt = stmt.where(Customer.status.notin_(("merged", "erased")))
+    plan = _SearchPlan(actor)
     if criteria.get("name"):
-        text = names.search_normalize(criteria["name"])
-        tokens = names.query_tokens(criteria["name"])
-        for token in tokens:
-            stmt = stmt.where(Customer.id.in_(select(NameToken.customer_id)
-                                              .where(NameToken.token == token)))
-        if tokens:  # the tokens prefilter; the substring check removes false positives
-            stmt = stmt.where(Customer.name_normalized.like(f"%{_like_escape(text)}%", escape="\\"))
-        elif text:  # one character (a surname): a prefix, an index range scan
-            stmt = stmt.where(Customer.name_normalized >= text,
-                              Customer.name_normalized < text + "\U0010ffff")
-        else:
-            empty = True
-    if criteria.get("number"):
-        seq = identifiers.parse_customer_number(criteria["number"])
-        empty = empty or seq is None
-        stmt = stmt.where(Customer.number == (identifiers.format_customer_number(seq) if seq else None))
+        plan.name(criteria["name"])
+    if criteria.get("role"):
+        plan.posting(CustomerRole, lambda t: t.role_code == criteria["role"])
+    if criteria.get("tag"):
+        plan.posting(CustomerTag, lambda t: t.tag == criteria["tag"])
     if criteria.get("phone"):
-        key = contact.phone_search_key(criteria["phone"])
-        empty = empty or key is None
-        stmt = stmt.where(Customer.id.in_(select(ContactPoint.customer_id).where(
-            ContactPoint.kind == "phone", ContactPoint.value == key)))
+        plan.contact("phone", contact.phone_search_key(criteria["phone"]))
     if criteria.get("email"):
         try:
-            email = contact.normalize_email(criteria["email"])
+            plan.contact("email", contact.normalize_email(criteria["email"]))
         except contact.InvalidContact:
-            email, empty = None, True
-        stmt = stmt.where(Customer.id.in_(select(ContactPoint.customer_id).where(
-            ContactPoint.kind == "email", ContactPoint.value == email)))
+            plan.contact("email", None)
+    if criteria.get("number"):
+        seq = identifiers.parse_customer_number(criteria["number"])
+        plan.where(Customer.number == (identifiers.format_customer_number(seq) if seq else None))
     if criteria.get("credit_code"):
-        stmt = stmt.where(Customer.credit_code ==
-                          identifiers.normalize_credit_code(criteria["credit_code"]))
-    if criteria.get("role"):
-        stmt = stmt.where(Customer.id.in_(select(CustomerRole.customer_id)
-                                          .where(CustomerRole.role_code == criteria["role"])))
-    if criteria.get("tag"):
-        stmt = stmt.where(Customer.id.in_(select(CustomerTag.customer_id)
-                                          .where(CustomerTag.tag == criteria["tag"])))
+        plan.where(Customer.credit_code == identifiers.normalize_credit_code(criteria["credit_code"]))
     for field in ("status", "party_type", "province", "city", "tier", "owner_id"):
         if criteria.get(field):
-            stmt = stmt.where(getattr(Customer, field) == criteria[field])
+            plan.where(getattr(Customer, field) == criteria[field])
     if "in_pool" in criteria:
-        stmt = stmt.where(Customer.owner_id.is_(None) if criteria["in_pool"]
-                          else Customer.owner_id.isnot(None))
-    scope = access.search_scope(actor)
-    if scope:
-        if scope.get("nothing"):
-            empty = True
-        if scope.get("province"):
-            stmt = stmt.where(Customer.province == scope["province"])
-        if scope.get("owner_or_pool"):
-            stmt = stmt.where(or_(Customer.owner_id.is_(None),
-                                  Customer.owner_id == scope["owner_or_pool"]))
-    if empty:
+        plan.where(Customer.owner_id.is_(None) if criteria["in_pool"] else Customer.owner_id.isnot(None))
+    if not criteria.get("include_merged") and not criteria.get("status"):
+        plan.live_only()
+    plan.scope(access.search_scope(actor))
+    if plan.empty:
         return {"items": [], "total": 0, "total_exact": True, "page": page, "page_size": size}
+    stmt = plan.statement()
     capped = session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery()))
-    ids = session.scalars(stmt.order_by(Customer.seq.desc()).limit(size)
-                          .offset((page - 1) * size)).all()
-    rows = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))} if ids else {}
-    return {"items": CustomerSummaryOut(many=True).dump([rows[i] for i in ids]),
+    seqs = session.scalars(stmt.order_by(plan.order_column.desc()).limit(size)
+                           .offset((page - 1) * size)).all()
+    rows = {c.seq: c for c in session.scalars(select(Customer).where(Customer.seq.in_(seqs)))} if seqs else {}
+    return {"items": CustomerSummaryOut(many=True).dump([rows[s] for s in seqs]),
             "total": min(capped, COUNT_CAP), "total_exact": capped <= COUNT_CAP,
             "page": page, "page_size": size}
+
+
+class _SearchPlan:
+    """Collects the criteria of one search and builds its statement over customer seqs."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.driver = None          # (seq column, condition) of the driving posting list
+        self.postings = []          # further posting lists: seq IN (...)
+        self.conditions = []        # conditions on the customers table
+        self.name_only_live = False  # name tokens exist for live customers only
+        self.empty = False
+
+    def name(self, text):
+        normalized = names.search_normalize(text)
+        tokens = sorted(names.query_tokens(text), key=len, reverse=True)
+        if not normalized:
+            self.empty = True
+        elif not tokens:  # one character, e.g. a surname: a prefix range on the index
+            self.where(Customer.name_normalized >= normalized,
+                       Customer.name_normalized < normalized + "\U0010ffff")
+        else:
+            for token in tokens:
+                self.posting(NameToken, lambda t, token=token: t.token == token)
+            self.name_only_live = True
+            if tokens != [normalized]:  # the tokens prefilter; the substring decides
+                self.where(Customer.name_normalized.like(f"%{_like_escape(normalized)}%",
+                                                         escape="\\"))
+
+    def posting(self, table, condition_for):
+        """A table of (key, seq) rows; the first one drives, the others are probed."""
+        if self.driver is None:
+            self.driver = (table.seq, condition_for(table))
+        else:
+            inner = aliased(table)
+            self.postings.append((inner.seq, condition_for(inner)))
+
+    def contact(self, kind, value):
+        if value is None:
+            self.empty = True
+            return
+        self.conditions.append(Customer.id.in_(select(ContactPoint.customer_id).where(
+            ContactPoint.kind == kind, ContactPoint.value == value)))
+
+    def where(self, *conditions):
+        self.conditions.extend(conditions)
+
+    def live_only(self):
+        if not self.name_only_live:  # the name index already leaves merged/erased out
+            self.conditions.append(Customer.status.notin_(("merged", "erased")))
+
+    def scope(self, scope):
+        if not scope:
+            return
+        if scope.get("nothing"):
+            self.empty = True
+        if scope.get("province"):
+            self.conditions.append(Customer.province == scope["province"])
+        if scope.get("owner_or_pool"):
+            self.conditions.append(or_(Customer.owner_id.is_(None),
+                                       Customer.owner_id == scope["owner_or_pool"]))
+
+    @property
+    def order_column(self):
+        return self.driver[0] if self.driver else Customer.seq
+
+    def statement(self):
+        if self.driver is None:
+            return select(Customer.seq).where(*self.conditions)
+        seq_column, condition = self.driver
+        stmt = select(seq_column).where(condition)
+        for inner_seq, inner_condition in self.postings:  # a key lookup per candidate
+            stmt = stmt.where(exists().where(inner_condition, inner_seq == seq_column))
+        if self.conditions:
+            stmt = stmt.join(Customer, Customer.seq == seq_column).where(*self.conditions)
+        return stmt
 
 
 def history(session, actor, ref, page=1, page_size=50):

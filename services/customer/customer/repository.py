@@ -32,14 +32,18 @@ def next_seq(session, name=CUSTOMER_SEQUENCE):
     return session.scalar(select(NumberSequence.next_value).where(NumberSequence.name == name)) - 1
 
 
-def get_customer(session, ref, for_update=False, full=True):
-    """Find by number (C00001234) or id; NotFound otherwise."""
+def ref_condition(ref):
+    """Where-clause for a reference: a number (any written form) or an id."""
     ref = (ref or "").strip()
     seq = identifiers.parse_customer_number(ref)  # also full-width and lower-case forms
     if seq is not None:
-        stmt = select(Customer).where(Customer.number == identifiers.format_customer_number(seq))
-    else:
-        stmt = select(Customer).where(Customer.id == ref)
+        return Customer.number == identifiers.format_customer_number(seq)
+    return Customer.id == ref
+
+
+def get_customer(session, ref, for_update=False, full=True):
+    """Find by number (C00001234) or id; NotFound otherwise."""
+    stmt = select(Customer).where(ref_condition(ref))
     if full:
         stmt = stmt.options(*FULL_RECORD)
     if for_update:
@@ -52,10 +56,10 @@ def get_customer(session, ref, for_update=False, full=True):
 
 def reindex_name(session, customer):
     """Replace the n-gram tokens of a customer's name."""
-    session.execute(delete(NameToken).where(NameToken.customer_id == customer.id))
+    session.execute(delete(NameToken).where(NameToken.seq == customer.seq))
     tokens = names.search_tokens(customer.name) if customer.status not in ("merged", "erased") else ()
     if tokens:
-        session.execute(insert(NameToken), [{"token": t, "customer_id": customer.id} for t in tokens])
+        session.execute(insert(NameToken), [{"token": t, "seq": customer.seq} for t in tokens])
 
 
 def contact_owners(session, kind, values, exclude_id=None):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 16:27:11.210595
+Create Date: 2026-11-23 16:46:28.463112
 """
 from alembic import op
 import sqlalchemy as sa
@@ -53,6 +53,7 @@ def upgrade():
     sa.Column('erased_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('erased_by', sa.String(length=64), nullable=True),
     sa.Column('erase_reason', sa.Text(), nullable=True),
+    sa.Column('record', sa.Text(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
@@ -64,14 +65,25 @@ def upgrade():
     sa.UniqueConstraint('seq')
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.create_index('ix_customers_city_seq', ['city', 'seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_match_key'), ['match_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_name_normalized'), ['name_normalized'], unique=False)
-        batch_op.create_index(batch_op.f('ix_customers_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index('ix_customers_owner_seq', ['owner_id', 'seq'], unique=False)
+        batch_op.create_index('ix_customers_party_seq', ['party_type', 'seq'], unique=False)
         batch_op.create_index('ix_customers_person_dup', ['match_key', 'birth_date'], unique=False)
         batch_op.create_index('ix_customers_pool_clock', ['owner_id', 'last_follow_up_at'], unique=False)
-        batch_op.create_index('ix_customers_region', ['province', 'city'], unique=False)
+        batch_op.create_index('ix_customers_province_seq', ['province', 'seq'], unique=False)
         batch_op.create_index('ix_customers_status_seq', ['status', 'seq'], unique=False)
-        batch_op.create_index('ix_customers_tier', ['tier'], unique=False)
+        batch_op.create_index('ix_customers_tier_seq', ['tier', 'seq'], unique=False)
+
+    op.create_table('name_tokens',
+    sa.Column('token', sa.String(length=16), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('token', 'seq'),
+    sqlite_with_rowid=False
+    )
+    with op.batch_alter_table('name_tokens', schema=None) as batch_op:
+        batch_op.create_index('ix_name_tokens_seq', ['seq'], unique=False)
 
     op.create_table('number_sequences',
     sa.Column('name', sa.String(length=30), nullable=False),
@@ -150,22 +162,24 @@ def upgrade():
     op.create_table('customer_roles',
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('role_code', sa.String(length=30), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.Column('assigned_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['role_code'], ['role_types.code'], ),
     sa.PrimaryKeyConstraint('customer_id', 'role_code')
     )
     with op.batch_alter_table('customer_roles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customer_roles_role_code'), ['role_code'], unique=False)
+        batch_op.create_index('ix_customer_roles_role_seq', ['role_code', 'seq'], unique=False)
 
     op.create_table('customer_tags',
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('tag', sa.String(length=50), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.PrimaryKeyConstraint('customer_id', 'tag')
     )
     with op.batch_alter_table('customer_tags', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customer_tags_tag'), ['tag'], unique=False)
+        batch_op.create_index('ix_customer_tags_tag_seq', ['tag', 'seq'], unique=False)
 
     op.create_table('financial_summaries',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -179,15 +193,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('customer_id', 'fiscal_year', name='uq_financials_year')
     )
-    op.create_table('name_tokens',
-    sa.Column('token', sa.String(length=16), nullable=False),
-    sa.Column('customer_id', sa.String(length=36), nullable=False),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
-    sa.PrimaryKeyConstraint('token', 'customer_id')
-    )
-    with op.batch_alter_table('name_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_name_tokens_customer_id'), ['customer_id'], unique=False)
-
     op.create_table('relationships',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('type_code', sa.String(length=30), nullable=False),
@@ -246,17 +251,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_relationships_from_id'))
 
     op.drop_table('relationships')
-    with op.batch_alter_table('name_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_name_tokens_customer_id'))
-
-    op.drop_table('name_tokens')
     op.drop_table('financial_summaries')
     with op.batch_alter_table('customer_tags', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customer_tags_tag'))
+        batch_op.drop_index('ix_customer_tags_tag_seq')
 
     op.drop_table('customer_tags')
     with op.batch_alter_table('customer_roles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customer_roles_role_code'))
+        batch_op.drop_index('ix_customer_roles_role_seq')
 
     op.drop_table('customer_roles')
     with op.batch_alter_table('customer_history', schema=None) as batch_op:
@@ -274,14 +275,20 @@ def downgrade():
     op.drop_table('role_types')
     op.drop_table('relationship_types')
     op.drop_table('number_sequences')
+    with op.batch_alter_table('name_tokens', schema=None) as batch_op:
+        batch_op.drop_index('ix_name_tokens_seq')
+
+    op.drop_table('name_tokens')
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index('ix_customers_tier')
+        batch_op.drop_index('ix_customers_tier_seq')
         batch_op.drop_index('ix_customers_status_seq')
-        batch_op.drop_index('ix_customers_region')
+        batch_op.drop_index('ix_customers_province_seq')
         batch_op.drop_index('ix_customers_pool_clock')
         batch_op.drop_index('ix_customers_person_dup')
-        batch_op.drop_index(batch_op.f('ix_customers_owner_id'))
+        batch_op.drop_index('ix_customers_party_seq')
+        batch_op.drop_index('ix_customers_owner_seq')
         batch_op.drop_index(batch_op.f('ix_customers_name_normalized'))
         batch_op.drop_index(batch_op.f('ix_customers_match_key'))
+        batch_op.drop_index('ix_customers_city_seq')
 
     op.drop_table('customers')

@@ -1,0 +1,420 @@
+"""`make bench`: RPC round trips and search latency, printed and written to bench/results.json.
+
+One run measures:
+
+a. ``rpc_echo_pika``: a raw pika request/reply echo (server in its own process, one
+   client doing sequential calls with reply_to + correlation_id) — the baseline;
+b. ``customer_get_nameko``: the customer service's ``get`` over Nameko RPC from one
+   sequential ``cluster_rpc`` client, the same number of calls (goal: >= 0.5 x a), plus
+   ``customer_ping_nameko`` (the chassis' no-op ``ping``: the framework's own cost) and
+   both a and b with ``BENCH_CONCURRENCY`` (default 4) concurrent clients;
+c. ``customer.search`` latency (p50, p95 in ms) at 10,000 and 1,000,000 customers for a
+   fixed mix of queries (goal: p95 at 1M <= 3 x p95 at 10k), overall and per query.
+
+The customer service runs as a real subprocess (``python -m guanxi_common.runner customer``)
+on a benchmark database under var/bench/ (built once by bench/dataset.py and cached) and a
+dedicated vhost ``guanxi-bench`` (created through the management API; the default vhost
+when the API does not answer), so a `make run` on the same broker is not disturbed.
+
+``BENCH_QUICK=1``: a smoke run (10k and 100k customers, fewer calls).
+Results: a list of ``{"name", "value", "unit", "baseline", "ratio"}``; ``baseline`` names
+the metric the value is compared with and ``ratio`` = value / baseline value.
+"""
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import quote, urlsplit, urlunsplit  # noqa: E402
+
+import requests  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import dataset  # noqa: E402
+import echo  # noqa: E402
+from customer import demo  # noqa: E402
+from guanxi_common.config import DEFAULT_AMQP_URI, env  # noqa: E402
+from guanxi_common.context import Actor  # noqa: E402
+from guanxi_common.rpc import cluster_rpc  # noqa: E402
+
+QUICK = env("BENCH_QUICK", False, bool)
+SIZES = (10_000, 100_000) if QUICK else (10_000, 1_000_000)
+CALLS = env("BENCH_CALLS", 300 if QUICK else 2000, int)
+CONCURRENCY = env("BENCH_CONCURRENCY", 4, int)
+SEARCH_ROUNDS = env("BENCH_SEARCH_ROUNDS", 20 if QUICK else 40, int)
+SEARCH_WARMUP_ROUNDS = 3
+VHOST = "guanxi-bench"
+RESULTS = HERE / "results.json"
+LOG_DIR = dataset.BENCH_DIR
+
+_children = []
+
+
+def say(text=""):
+    print(text, flush=True)
+
+
+def label(count):
+    return f"{count // 1_000_000}m" if count % 1_000_000 == 0 else f"{count // 1000}k"
+
+
+# ---- broker ------------------------------------------------------------------------------------
+
+def bench_amqp_uri():
+    """AMQP URI on the dedicated vhost, created via the management API (or the default one)."""
+    base = env("AMQP_URI", DEFAULT_AMQP_URI)
+    api = env("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672").rstrip("/")
+    parts = urlsplit(api)
+    auth = (parts.username or "guest", parts.password or "guest")
+    api_base = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+    user = urlsplit(base).username or "guest"
+    try:
+        r = requests.put(f"{api_base}/api/vhosts/{quote(VHOST, safe='')}", auth=auth, timeout=5)
+        r.raise_for_status()
+        r = requests.put(f"{api_base}/api/permissions/{quote(VHOST, safe='')}/{quote(user, safe='')}",
+                         json={"configure": ".*", "write": ".*", "read": ".*"}, auth=auth, timeout=5)
+        r.raise_for_status()
+    except requests.RequestException as exc:
+        say(f"  management API unavailable ({exc}); using the default vhost")
+        return base
+    return urlunsplit(urlsplit(base)._replace(path="/" + quote(VHOST, safe="")))
+
+
+def broker_version():
+    api = env("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672").rstrip("/")
+    parts = urlsplit(api)
+    try:
+        r = requests.get(urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port or 15672}"))
+                         + "/api/overview", auth=(parts.username, parts.password), timeout=5)
+        return r.json().get("rabbitmq_version")
+    except (requests.RequestException, ValueError):
+        return None
+
+
+# ---- processes ---------------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_process(argv, log_name, extra_env=None):
+    env_vars = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
+    log = open(LOG_DIR / log_name, "wb")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env_vars, cwd=ROOT,
+                            start_new_session=True)
+    proc.log = log
+    _children.append(proc)
+    return proc
+
+
+def stop_process(proc, timeout=15):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    proc.log.close()
+    if proc in _children:
+        _children.remove(proc)
+
+
+def kill_children():
+    for proc in list(_children):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+
+class CustomerService:
+    """``python -m guanxi_common.runner customer`` on a benchmark database."""
+
+    def __init__(self, db_path, amqp_uri):
+        self.port = free_port()
+        self.proc = start_process(
+            [sys.executable, "-m", "guanxi_common.runner", "customer"],
+            f"customer-service-{db_path.stem}.log",
+            {"CUSTOMER_DATABASE_URL": f"sqlite:///{db_path}", "CUSTOMER_HTTP_PORT": str(self.port),
+             "AMQP_URI": amqp_uri, "HTTP_HOST": "127.0.0.1",
+             "POOL_SWEEP_INTERVAL": "86400"})
+        self.wait_ready()
+
+    def wait_ready(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"customer service exited with {self.proc.returncode}; "
+                                   f"see {self.proc.log.name}")
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"customer service not ready after {timeout} s; see {self.proc.log.name}")
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+# ---- measuring ---------------------------------------------------------------------------------
+
+def percentile(values, q):
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def rate(calls, seconds):
+    return calls / seconds if seconds > 0 else 0.0
+
+
+def concurrent_rate(make_worker, clients, calls):
+    """Calls/s of ``clients`` threads each doing ``calls // clients`` sequential calls."""
+    per = max(1, calls // clients)
+    workers = [make_worker() for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    errors = []
+
+    def run(worker):
+        try:
+            barrier.wait()
+            worker(per)
+        except Exception as exc:  # reported after the run
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return rate(per * clients, elapsed)
+
+
+def bench_echo(amqp_uri, refs):
+    queue = f"bench-echo-{uuid.uuid4().hex[:8]}"
+    server = start_process([sys.executable, str(HERE / "echo.py"), amqp_uri, queue], "echo-server.log")
+    try:
+        deadline = time.monotonic() + 20
+        while (HERE.exists() and server.poll() is None and time.monotonic() < deadline
+               and b"ready" not in Path(server.log.name).read_bytes()):
+            time.sleep(0.05)
+        payload = lambda i: {"args": [refs[i % len(refs)]], "kwargs": {}}  # noqa: E731
+        client = echo.EchoClient(amqp_uri, queue)
+        echo.call_loop(client, min(200, CALLS), payload)  # warm-up
+        sequential = rate(CALLS, echo.call_loop(client, CALLS, payload))
+        client.close()
+        clients = []
+
+        def make_worker():
+            c = echo.EchoClient(amqp_uri, queue)
+            clients.append(c)
+            return lambda n: echo.call_loop(c, n, payload)
+
+        concurrent = concurrent_rate(make_worker, CONCURRENCY, CALLS)
+        for c in clients:
+            c.close()
+        return sequential, concurrent
+    finally:
+        stop_process(server)
+
+
+def nameko_loop(proxy, calls, refs, method):
+    started = time.perf_counter()
+    if method == "ping":
+        for _ in range(calls):
+            proxy.customer.ping()
+    else:
+        for i in range(calls):
+            proxy.customer.get(refs[i % len(refs)])
+    return time.perf_counter() - started
+
+
+def bench_nameko(amqp_uri, refs):
+    with cluster_rpc(amqp_uri, actor=Actor.system(request_id="bench"), timeout=30) as proxy:
+        nameko_loop(proxy, min(200, CALLS), refs, "get")  # warm-up
+        get_rate = rate(CALLS, nameko_loop(proxy, CALLS, refs, "get"))
+        nameko_loop(proxy, min(100, CALLS), refs, "ping")
+        ping_rate = rate(CALLS, nameko_loop(proxy, CALLS, refs, "ping"))
+    opened = []
+
+    def make_worker():
+        client = cluster_rpc(amqp_uri, actor=Actor.system(request_id="bench"), timeout=30)
+        proxy = client.__enter__()
+        opened.append(client)
+        return lambda n: nameko_loop(proxy, n, refs, "get")
+
+    try:
+        concurrent = concurrent_rate(make_worker, CONCURRENCY, CALLS)
+    finally:
+        for client in opened:
+            client.__exit__(None, None, None)
+    return get_rate, ping_rate, concurrent
+
+
+def known_person(count, near):
+    """The first demo person at or after index ``near`` (its mobile is known)."""
+    for index in range(near, count):
+        if demo.spec(index).party_type == "person":
+            return index
+    raise ValueError("no person found")
+
+
+def search_mix(count):
+    """The fixed query mix; per-round values rotate over customers spread across the data."""
+    probes = [known_person(count, count * k // 10) for k in range(10)]
+    forms = [demo.written_forms(demo.mobile_for(i))[(n % 4) + 1] for n, i in enumerate(probes)]
+    numbers = [f"C{count * k // 10 + 7:08d}" for k in range(10)]
+    return {
+        "name_2char": lambda r: {"name": "张伟"},
+        "company_fragment": lambda r: {"name": "鼎盛"},
+        "phone_written_form": lambda r: {"phone": forms[r % len(forms)]},
+        "number": lambda r: {"number": numbers[r % len(numbers)]},
+        "name_and_province": lambda r: {"name": "王芳", "province": "广东"},
+        "role_and_tier": lambda r: {"role": "dealer", "tier": "A"},
+        "status_page_1": lambda r: {"status": "active", "page": 1},
+    }
+
+
+def bench_search(amqp_uri, count):
+    mix = search_mix(count)
+    times = {name: [] for name in mix}
+    totals = {}
+    with cluster_rpc(amqp_uri, actor=Actor.system(request_id="bench"), timeout=60) as proxy:
+        for r in range(SEARCH_WARMUP_ROUNDS):  # caches and compiled statements
+            for name, criteria in mix.items():
+                totals[name] = proxy.customer.search(criteria(r))["total"]
+        for r in range(SEARCH_ROUNDS):
+            for name, criteria in mix.items():
+                started = time.perf_counter()
+                proxy.customer.search(criteria(r))
+                times[name].append((time.perf_counter() - started) * 1000)
+    return times, totals
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+class Results:
+    def __init__(self):
+        self.items = []
+
+    def add(self, name, value, unit, baseline=None):
+        base = next((i for i in self.items if i["name"] == baseline), None) if baseline else None
+        ratio = round(value / base["value"], 3) if base and base["value"] else None
+        self.items.append({"name": name, "value": round(value, 3), "unit": unit,
+                           "baseline": baseline, "ratio": ratio})
+        extra = f"   ({ratio:.2f} x {baseline})" if ratio is not None else ""
+        say(f"  {name:45s} {value:12.2f} {unit}{extra}")
+
+    def write(self):
+        tmp = RESULTS.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.items, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, RESULTS)
+
+
+def describe_machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), 0)
+    import sqlite3
+    return (f"{os.cpu_count()} CPUs ({cpu}), {mem / 1024:.1f} GiB RAM, Python {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, RabbitMQ {broker_version() or '?'}")
+
+
+def main():
+    started = time.monotonic()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    say(f"guanxi bench{' (BENCH_QUICK)' if QUICK else ''}: {describe_machine()}")
+    amqp_uri = bench_amqp_uri()
+    say(f"broker: vhost {urlsplit(amqp_uri).path or '/'}")
+    say(f"databases: {', '.join(f'{c:,}' for c in SIZES)} customers")
+    paths = {count: dataset.ensure_database(count, log=say) for count in SIZES}
+    results = Results()
+    small = SIZES[0]
+    refs = [f"C{small * k // 100 + 1:08d}" for k in range(100)]
+
+    say(f"\n[a] raw pika RPC echo, {CALLS} calls")
+    echo_seq, echo_conc = bench_echo(amqp_uri, refs)
+    results.add("rpc_echo_pika_sequential", echo_seq, "calls/s")
+
+    say(f"\n[b] customer service over Nameko RPC ({label(small)} customers), {CALLS} calls")
+    service = CustomerService(paths[small], amqp_uri)
+    try:
+        get_seq, ping_seq, get_conc = bench_nameko(amqp_uri, refs)
+        results.add("customer_get_nameko_sequential", get_seq, "calls/s", "rpc_echo_pika_sequential")
+        results.add("customer_ping_nameko_sequential", ping_seq, "calls/s", "rpc_echo_pika_sequential")
+        results.add(f"rpc_echo_pika_concurrent_{CONCURRENCY}", echo_conc, "calls/s")
+        results.add(f"customer_get_nameko_concurrent_{CONCURRENCY}", get_conc, "calls/s",
+                    f"rpc_echo_pika_concurrent_{CONCURRENCY}")
+
+        search = {}
+        say(f"\n[c] customer.search, {SEARCH_ROUNDS} rounds of {len(search_mix(small))} queries")
+        for count in SIZES:
+            if count != small:
+                service.stop()
+                say(f"  restarting the service on {label(count)} customers")
+                service = CustomerService(paths[count], amqp_uri)
+            say(f"  searching {count:,} customers")
+            search[count] = bench_search(amqp_uri, count)
+    finally:
+        service.stop()
+
+    big = SIZES[-1]
+    for count in SIZES:
+        samples = [t for ts in search[count][0].values() for t in ts]
+        base = None if count == small else f"search_p50_{label(small)}"
+        results.add(f"search_p50_{label(count)}", percentile(samples, 50), "ms", base)
+        base = None if count == small else f"search_p95_{label(small)}"
+        results.add(f"search_p95_{label(count)}", percentile(samples, 95), "ms", base)
+    say("\n  per query (p95 ms; hits):")
+    for name in search[small][0]:
+        for count in SIZES:
+            times, totals = search[count]
+            base = None if count == small else f"search_{name}_p95_{label(small)}"
+            results.add(f"search_{name}_p95_{label(count)}", percentile(times[name], 95), "ms", base)
+        say(f"      hits: " + ", ".join(f"{label(c)}: {search[c][1][name]}" for c in SIZES))
+    results.write()
+
+    say("\ngoals:")
+    get_ratio = next(i["ratio"] for i in results.items if i["name"] == "customer_get_nameko_sequential")
+    p95_ratio = next(i["ratio"] for i in results.items if i["name"] == f"search_p95_{label(big)}")
+    say(f"  customer get / raw echo = {get_ratio:.2f} (goal >= 0.5): {'met' if get_ratio >= 0.5 else 'MISSED'}")
+    say(f"  search p95 {label(big)} / {label(small)} = {p95_ratio:.2f} (goal <= 3): "
+        f"{'met' if p95_ratio <= 3 else 'MISSED'}")
+    say(f"\nwrote {RESULTS.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")
+
+
+def _on_signal(signum, frame):
+    kill_children()
+    sys.exit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        main()
+    finally:
+        kill_children()
