@@ -71,7 +71,8 @@ def test_graceful_stop_is_forced_after_shutdown_timeout(python, ops_env, cleanup
     code, elapsed = stop_timed(proc)
     out.join()
     assert code == 5, out.text()  # forced stop
-    assert 1.8 < elapsed < 3.5, out.text()
+    shutdown_timeout = 2
+    assert shutdown_timeout - 0.2 < elapsed < shutdown_timeout + 1.5, out.text()  # not before
     assert "graceful stop did not finish within 2 s" in out.text()
 
 
