@@ -44,18 +44,22 @@ def drop_messaging_tables(op):
         op.drop_table(table.name)
 
 
-def run_migrations(target_metadata, include_messaging=True):
+def run_migrations(target_metadata, include_messaging=True, service=None):
     """The body of a service's alembic ``env.py`` (online and offline mode).
 
     The database URL comes from ``config.attributes['url']`` (set by :func:`upgrade`),
-    else from ``sqlalchemy.url`` in alembic.ini. SQLite uses batch mode so ALTERs work.
+    else from ``sqlalchemy.url`` in alembic.ini, else from the service's configuration
+    (``<SERVICE>_DATABASE_URL`` or SQLite under var/, as for the ``alembic`` command).
+    SQLite uses batch mode so ALTERs work.
     """
     from alembic import context
 
+    from guanxi_common.config import database_url, normalize_db_url
     from guanxi_common.db import make_engine
 
     config = context.config
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    url = normalize_db_url(url) if url else database_url(service)
     metadata = [target_metadata] if target_metadata is not None else []
     if include_messaging:
         metadata.append(messaging_metadata)

@@ -1,51 +1,14 @@
-"""Record-level authorization: who may read or change which customer.
-
-Plain rules over an Actor and a customer's owner/region, so they are unit-testable.
-The system actor (internal calls without a user, timers, scripts) and admins see
-everything; an event handler acts as the user who caused the event;
-a sales rep sees the customers they own plus the pool; managers and regional
-offices see their region; auditors read everything and change nothing.
-"""
+"""Who may read or change which customer: the shared rules of guanxi_common.access
+applied to customer records, plus the customer service's own privileged roles."""
+from guanxi_common.access import (ADMIN, can_read, can_write, ensure_role,  # noqa: F401
+                                  search_scope)
 from guanxi_common.errors import Forbidden
 
-ADMIN = "admin"
-REGIONAL_READERS = ("sales_manager", "service_manager", "credit_manager", "marketer",
-                    "regional_office", "service_agent")
-REGIONAL_WRITERS = ("sales_manager", "credit_manager", "regional_office")
-OWNER_SCOPED = ("sales_rep",)
 #: roles that may create customers (and so ask whether one exists already)
 CREATORS = ("sales_rep", "sales_manager", "regional_office", "service_agent", "marketer",
             "credit_manager")
 #: roles that may see everything held on one person (data subject access requests)
 PRIVACY_OFFICERS = ("auditor",)
-
-
-def _unrestricted(actor):
-    return actor.is_system or ADMIN in actor.roles
-
-
-def _in_region(actor, province):
-    return actor.region is None or actor.region == province
-
-
-def can_read(actor, owner_id, province):
-    if _unrestricted(actor) or "auditor" in actor.roles:
-        return True
-    if actor.has_role(*REGIONAL_READERS) and _in_region(actor, province):
-        return True
-    if actor.has_role(*OWNER_SCOPED) and owner_id in (None, actor.user_id):
-        return True
-    return False
-
-
-def can_write(actor, owner_id, province):
-    if _unrestricted(actor):
-        return True
-    if actor.has_role(*REGIONAL_WRITERS) and _in_region(actor, province):
-        return True
-    if actor.has_role(*OWNER_SCOPED) and owner_id in (None, actor.user_id):
-        return True
-    return False
 
 
 def ensure_read(actor, customer):
@@ -58,22 +21,3 @@ def ensure_write(actor, customer):
     if not can_write(actor, customer.owner_id, customer.province):
         raise Forbidden(f"{actor.user_id} may not change customer {customer.number}",
                         {"customer": customer.number})
-
-
-def ensure_role(actor, *roles, action):
-    """Privileged operations (merge, erase, credit limits, assignment, catalogue)."""
-    if _unrestricted(actor) or actor.has_role(*roles):
-        return
-    raise Forbidden(f"{action} needs one of the roles: {', '.join(roles) or 'admin'}",
-                    {"action": action, "roles": list(roles) or [ADMIN]})
-
-
-def search_scope(actor):
-    """Filters that restrict a search to what the actor may read (None = no restriction)."""
-    if _unrestricted(actor) or "auditor" in actor.roles:
-        return None
-    if actor.has_role(*REGIONAL_READERS):
-        return {"province": actor.region} if actor.region else None
-    if actor.has_role(*OWNER_SCOPED):
-        return {"owner_or_pool": actor.user_id}
-    return {"nothing": True}

@@ -15,7 +15,7 @@ from customer.domain import duplicates, history, identifiers, lifecycle, names, 
 from customer.models import (Address, ContactPoint, Customer, CustomerRole, CustomerTag,
                              FinancialSummary, HistoryEntry, Relationship, RelationshipType,
                              RoleType)
-from guanxi_common.errors import BusinessRuleViolation, Conflict, NotFound, ValidationFailed
+from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from guanxi_common.messaging_models import outbox_events
 
 PERSONAL_FIELDS = ("name", "gender", "birth_date", "marital_status", "phones", "emails",
@@ -165,10 +165,10 @@ def create_customer(uow, data):
     owner = data.get("owner_id")
     if actor.has_role("sales_rep") and not actor.has_role("admin", "sales_manager"):
         if owner not in (None, actor.user_id):
-            raise access.Forbidden("a sales rep creates customers they own", {"owner_id": owner})
+            raise Forbidden("a sales rep creates customers they own", {"owner_id": owner})
         owner = actor.user_id  # what a rep creates is theirs, not the pool's
     if not access.can_write(actor, owner, data.get("province")):
-        raise access.Forbidden(f"{actor.user_id} may not create customers in "
+        raise Forbidden(f"{actor.user_id} may not create customers in "
                                f"{data.get('province') or 'no region'}", {"province": data.get("province")})
     try:
         lifecycle.check_initial_status(data.get("status") or lifecycle.DEFAULT_STATUS)

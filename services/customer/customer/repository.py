@@ -2,12 +2,13 @@
 import uuid
 from datetime import date
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import selectinload
 
 from customer.domain import identifiers, names
 from customer.models import (ContactPoint, Customer, NameToken, NumberSequence, Relationship,
                              RelationshipType)
+from guanxi_common import numbers
 from guanxi_common.errors import NotFound
 
 CUSTOMER_SEQUENCE = "customer"
@@ -21,15 +22,9 @@ def new_id():
 
 
 def next_seq(session, name=CUSTOMER_SEQUENCE):
-    """Allocate the next number. UPDATE first: it takes the write lock (row lock on
-    PostgreSQL, database lock on SQLite) before reading, so two writers never get the same."""
-    updated = session.execute(update(NumberSequence).where(NumberSequence.name == name)
-                              .values(next_value=NumberSequence.next_value + 1)).rowcount
-    if not updated:
-        start = (session.scalar(select(func.max(Customer.seq))) or 0) + 1
-        session.execute(insert(NumberSequence).values(name=name, next_value=start + 1))
-        return start
-    return session.scalar(select(NumberSequence.next_value).where(NumberSequence.name == name)) - 1
+    """Allocate the next customer sequence number (after any rows loaded without one)."""
+    return numbers.next_value(session, NumberSequence, name,
+                              initial=lambda: (session.scalar(select(func.max(Customer.seq))) or 0) + 1)
 
 
 def ref_condition(ref):

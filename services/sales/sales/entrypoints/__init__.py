@@ -1,0 +1,1 @@
+"""Nameko entrypoints of the sales service, one mixin per area, composed in service.py."""

@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the sales service, one module per area."""

@@ -1,0 +1,11 @@
+"""The sales service: funnel, quotes, orders with credit control, receivables, activities.
+
+One Nameko service composed of entrypoint mixins, one per area (sales/entrypoints/);
+the RPC contract is documented in docs/rpc/sales.md.
+"""
+from guanxi_common.chassis import ServiceBase
+from sales.base import SalesDependencies
+
+
+class SalesService(SalesDependencies, ServiceBase):
+    name = "sales"
