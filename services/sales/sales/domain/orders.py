@@ -15,7 +15,10 @@ paid, so closing never hides an unpaid receivable.  A move to the state the orde
 already in is refused too (``transition_not_allowed``): confirming a confirmed order is
 a stale command, and accepting it would record and announce a transition that did not
 happen.  A new order starts on credit hold when the credit check says "hold", else
-confirmed (a "warn" confirms the order; the warning is recorded).
+confirmed (a "warn" confirms the order; the warning is recorded).  One move is not in
+``TRANSITIONS`` because no user may ask for it: a confirmed order whose value rises
+past the limit under policy "block" goes back on credit hold — the credit re-check does
+that (``CREDIT_REHOLD``, see ``is_credit_rehold``), never a status change request.
 
 Partner functions (SAP's 售达方/送达方/收票方/付款方): an order names a sold-to, ship-to,
 bill-to and payer party, and each party must hold the role of the same name in the
@@ -50,6 +53,7 @@ EDITABLE_STATES = frozenset({CREDIT_HOLD, CONFIRMED})
 # the invoice's outstanding amount counts instead, so nothing is counted twice).
 EXPOSURE_STATES = frozenset({CREDIT_HOLD, CONFIRMED, SHIPPED})
 RELEASE = (CREDIT_HOLD, CONFIRMED)
+CREDIT_REHOLD = (CONFIRMED, CREDIT_HOLD)  # only by the credit re-check of a value rise
 
 SOLD_TO, SHIP_TO, BILL_TO, PAYER = "sold_to", "ship_to", "bill_to", "payer"
 PARTNER_FUNCTIONS = (SOLD_TO, SHIP_TO, BILL_TO, PAYER)
@@ -91,6 +95,11 @@ def check_transition(old: str, new: str) -> None:
 def is_release(old: str, new: str) -> bool:
     """Whether the move is a credit release (needs a credit manager and a reason)."""
     return (old, new) == RELEASE
+
+
+def is_credit_rehold(old: str, new: str, credit_outcome: str) -> bool:
+    """Whether ``old -> new`` is the re-hold a "hold" outcome of a value rise calls for."""
+    return (old, new) == CREDIT_REHOLD and credit_outcome == "hold"
 
 
 def check_release_reason(reason: str | None) -> str:

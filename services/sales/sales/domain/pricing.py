@@ -21,7 +21,6 @@ Why these rules:
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-
 from decimal import Decimal
 
 from .errors import DomainRuleError
