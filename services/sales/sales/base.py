@@ -1,9 +1,12 @@
 """What every entrypoint mixin of the sales service shares: dependencies and helpers."""
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from guanxi_common import numbers
 from guanxi_common.db import UnitOfWorkProvider
+from guanxi_common.errors import BusinessRuleViolation
 from guanxi_common.rpc import ServiceRpc, rpc
+from sales.domain.errors import DomainRuleError
 from sales.exceptions import EXPECTED
 from sales.models import NumberSequence
 
@@ -27,3 +30,15 @@ def next_number(session, prefix, at=None):
     year = (at or utcnow()).year
     value = numbers.next_value(session, NumberSequence, f"{prefix}-{year}")
     return f"{prefix}-{year}-{value:06d}"
+
+
+@contextmanager
+def domain_rules(**extra):
+    """A refused domain rule crosses RPC as BusinessRuleViolation with its code as ``rule``
+    (plus the rule's details and ``extra`` context such as the order number)."""
+    try:
+        yield
+    except DomainRuleError as error:
+        details = {"rule": error.code, **error.details}
+        details.update({k: v for k, v in extra.items() if v is not None})
+        raise BusinessRuleViolation(error.message, details) from None

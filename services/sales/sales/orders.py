@@ -30,7 +30,6 @@ Decisions worth knowing:
   now) and creates nothing; the same key with another body is a Conflict.
 """
 import uuid
-from contextlib import contextmanager
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -39,12 +38,12 @@ from sqlalchemy import func, or_, select
 from guanxi_common import access, idempotency
 from guanxi_common.errors import BusinessRuleViolation, NotFound, ValidationFailed
 from sales import billing
-from sales.base import next_number, utcnow
+from sales.base import domain_rules as rules, next_number, utcnow
 from sales.customers import ensure_read, ensure_write, find_customer
+from sales.products import find_product as catalogue_product
 from sales.domain import credit as credit_rules
 from sales.domain import orders as order_rules
 from sales.domain import pricing
-from sales.domain.errors import DomainRuleError
 from sales.models import (CustomerReplica, Order, OrderLine, OrderTransition, Product, Quote,
                           idempotency_keys)
 from sales.schemas.orders import OrderOut, OrderSummaryOut
@@ -61,18 +60,6 @@ _event_out = OrderOut(exclude=("transitions",))
 
 
 # ---- shared helpers (billing uses them too) ----------------------------------------------------
-
-@contextmanager
-def rules(**extra):
-    """Turn a ``DomainRuleError`` into ``BusinessRuleViolation`` with ``rule`` = its code."""
-    try:
-        yield
-    except DomainRuleError as error:
-        details = {"rule": error.code}
-        details.update(error.details)
-        details.update({k: v for k, v in extra.items() if v is not None})
-        raise BusinessRuleViolation(error.message, details) from None
-
 
 def new_id():
     return str(uuid.uuid4())
@@ -210,7 +197,12 @@ def resolve_partners(session, data, sold_to):
 # ---- pricing -----------------------------------------------------------------------------------
 
 def find_product(session, ref):
-    return session.scalars(select(Product).where(or_(Product.sku == ref, Product.id == ref))).first()
+    """The catalogue's lookup (id, or SKU in any case); None when unknown, so the caller
+    names the order line in its error."""
+    try:
+        return catalogue_product(session, ref)
+    except NotFound:
+        return None
 
 
 def find_quote(session, ref):

@@ -5,7 +5,11 @@ the RPC contract is documented in docs/rpc/sales.md.
 """
 from guanxi_common.chassis import ServiceBase
 from sales.base import SalesDependencies
+from sales.entrypoints.funnel import FunnelEntrypoints
+from sales.entrypoints.orders import OrderEntrypoints
+from sales.entrypoints.reports import ReportEntrypoints
 
 
-class SalesService(SalesDependencies, ServiceBase):
+class SalesService(SalesDependencies, ServiceBase, FunnelEntrypoints, OrderEntrypoints,
+                   ReportEntrypoints):
     name = "sales"
