@@ -7,9 +7,10 @@ from guanxi_common.chassis import ServiceBase
 from sales.base import SalesDependencies
 from sales.entrypoints.funnel import FunnelEntrypoints
 from sales.entrypoints.orders import OrderEntrypoints
+from sales.entrypoints.replica import ReplicaEntrypoints
 from sales.entrypoints.reports import ReportEntrypoints
 
 
-class SalesService(SalesDependencies, ServiceBase, FunnelEntrypoints, OrderEntrypoints,
-                   ReportEntrypoints):
+class SalesService(SalesDependencies, ServiceBase, ReplicaEntrypoints, FunnelEntrypoints,
+                   OrderEntrypoints, ReportEntrypoints):
     name = "sales"
