@@ -11,17 +11,13 @@ from nameko.testing.services import entrypoint_waiter
 
 from customer.service import CustomerService
 from guanxi_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from guanxi_common.migrations import upgrade
 
-from customer_testkit import ADMIN, ALEMBIC_INI, REP, REP2
+from customer_testkit import ADMIN, REP, REP2
 
 
 @pytest.fixture
-def customer_config(service_config_factory, tmp_path):
-    url = f"sqlite:///{tmp_path / 'customer.db'}"
-    upgrade("customer", str(ALEMBIC_INI), url)
-    return service_config_factory("customer", DB_URIS={"customer": url},
-                                  HANDLER_RETRY_DELAYS_MS=[50], HANDLER_MAX_ATTEMPTS=2)
+def customer_config(migrated_service_config):
+    return migrated_service_config("customer", HANDLER_RETRY_DELAYS_MS=[50], HANDLER_MAX_ATTEMPTS=2)
 
 
 @pytest.fixture

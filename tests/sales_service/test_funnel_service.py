@@ -11,11 +11,10 @@ from kombu import Connection, Exchange, Queue
 from guanxi_common.chassis import ServiceBase
 from guanxi_common.db import make_engine, make_session_factory
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, ValidationFailed
-from guanxi_common.migrations import upgrade
 from sales.base import SalesDependencies
 from sales.entrypoints.funnel import FunnelEntrypoints
 
-from sales_testkit import ADMIN, ALEMBIC_INI, REP, add_customer
+from sales_testkit import ADMIN, REP, add_customer
 
 
 class SalesUnderTest(SalesDependencies, ServiceBase, FunnelEntrypoints):
@@ -23,10 +22,8 @@ class SalesUnderTest(SalesDependencies, ServiceBase, FunnelEntrypoints):
 
 
 @pytest.fixture
-def sales_config(service_config_factory, tmp_path):
-    url = f"sqlite:///{tmp_path / 'sales.db'}"
-    upgrade("sales", str(ALEMBIC_INI), url)
-    return service_config_factory("sales", DB_URIS={"sales": url})
+def sales_config(migrated_service_config):
+    return migrated_service_config("sales")
 
 
 @pytest.fixture

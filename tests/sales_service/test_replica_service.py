@@ -5,7 +5,6 @@ import time
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from nameko.standalone.events import event_dispatcher
@@ -18,14 +17,11 @@ from guanxi_common.chassis import ServiceBase
 from guanxi_common.context import Actor
 from guanxi_common.db import UnitOfWork, make_engine, make_session_factory
 from guanxi_common.messaging_models import inbox_events
-from guanxi_common.migrations import upgrade
 from sales.base import SalesDependencies
 from sales.entrypoints.replica import ReplicaEntrypoints
 from sales.models import CustomerReplica, Order
 
-from sales_testkit import ALEMBIC_INI as SALES_ALEMBIC_INI
 
-CUSTOMER_ALEMBIC_INI = Path(__file__).resolve().parents[2] / "services" / "customer" / "alembic.ini"
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}), request_id="req-replica")
 
 
@@ -34,17 +30,13 @@ class SalesUnderTest(SalesDependencies, ServiceBase, ReplicaEntrypoints):
 
 
 @pytest.fixture
-def customer_config(service_config_factory, tmp_path):
-    url = f"sqlite:///{tmp_path / 'customer.db'}"
-    upgrade("customer", str(CUSTOMER_ALEMBIC_INI), url)
-    return service_config_factory("customer", DB_URIS={"customer": url})
+def customer_config(migrated_service_config):
+    return migrated_service_config("customer")
 
 
 @pytest.fixture
-def sales_config(service_config_factory, tmp_path):
-    url = f"sqlite:///{tmp_path / 'sales.db'}"
-    upgrade("sales", str(SALES_ALEMBIC_INI), url)
-    return service_config_factory("sales", DB_URIS={"sales": url}, RPC_TIMEOUT=1.0,
+def sales_config(migrated_service_config):
+    return migrated_service_config("sales", RPC_TIMEOUT=1.0,
                                   HANDLER_RETRY_DELAYS_MS=[50], HANDLER_MAX_ATTEMPTS=2)
 
 

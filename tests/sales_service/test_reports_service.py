@@ -6,11 +6,10 @@ import pytest
 from guanxi_common.chassis import ServiceBase
 from guanxi_common.db import make_engine, make_session_factory
 from guanxi_common.errors import Forbidden, ValidationFailed
-from guanxi_common.migrations import upgrade
 from sales.base import SalesDependencies
 from sales.entrypoints.reports import ReportEntrypoints
 
-from sales_testkit import ADMIN, ALEMBIC_INI, MANAGER, REP
+from sales_testkit import ADMIN, MANAGER, REP
 from test_reports import seed_funnel, seed_orders
 
 
@@ -19,10 +18,8 @@ class SalesUnderTest(SalesDependencies, ServiceBase, ReportEntrypoints):
 
 
 @pytest.fixture
-def sales_config(service_config_factory, tmp_path):
-    url = f"sqlite:///{tmp_path / 'sales.db'}"
-    upgrade("sales", str(ALEMBIC_INI), url)
-    return service_config_factory("sales", DB_URIS={"sales": url})
+def sales_config(migrated_service_config):
+    return migrated_service_config("sales")
 
 
 @pytest.fixture

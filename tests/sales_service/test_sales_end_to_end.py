@@ -9,12 +9,8 @@ import pytest
 from customer.service import CustomerService
 from guanxi_common.context import Actor
 from guanxi_common.errors import Forbidden, NotFound
-from guanxi_common.migrations import upgrade
 from sales.service import SalesService
 
-from sales_testkit import ALEMBIC_INI as SALES_INI
-
-CUSTOMER_INI = SALES_INI.parents[1] / "customer" / "alembic.ini"
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}))
 CREDIT = Actor(user_id="cm-1", roles=frozenset({"credit_manager"}))
 REP = Actor(user_id="rep-9", roles=frozenset({"sales_rep"}))
@@ -22,13 +18,8 @@ MANAGER = Actor(user_id="mgr-1", roles=frozenset({"sales_manager"}))
 
 
 @pytest.fixture
-def configs(service_config_factory, tmp_path):
-    made = {}
-    for service, ini in (("customer", CUSTOMER_INI), ("sales", SALES_INI)):
-        url = f"sqlite:///{tmp_path / (service + '.db')}"
-        upgrade(service, str(ini), url)
-        made[service] = service_config_factory(service, DB_URIS={service: url})
-    return made
+def configs(migrated_service_config):
+    return {service: migrated_service_config(service) for service in ("customer", "sales")}
 
 
 def wait_for(predicate, timeout=15, interval=0.1):

@@ -24,6 +24,9 @@ Fixtures
     ``guanxi_common.config.service_config`` on the test vhost, with a free
     ``WEB_SERVER_ADDRESS`` port on 127.0.0.1 and the service's database on a tmp SQLite file
     (override ``DB_URIS`` to change it).
+``migrated_service_config(service, **overrides)``
+    Like ``service_config_factory`` with the service's own tmp SQLite database migrated to
+    head (its ``services/<service>/alembic.ini``).
 ``rpc_client(actor=None, timeout=None)``
     Factory returning a started :func:`guanxi_common.rpc.cluster_rpc` client on the test
     vhost, context data from ``actor``; every client is closed at teardown.
@@ -136,6 +139,21 @@ def service_config_factory(amqp_uri, tmp_path):
         overrides.setdefault("WEB_SERVER_ADDRESS", f"127.0.0.1:{find_free_port()}")
         overrides.setdefault("DB_URIS", {service: f"sqlite:///{tmp_path / (service + '.db')}"})
         return service_config(service, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def migrated_service_config(service_config_factory, tmp_path):
+    """``migrated_service_config(service, **overrides)``: the service's config on the test
+    vhost with its own SQLite file in the test's tmp dir, migrated to head."""
+    from guanxi_common.config import PROJECT_ROOT
+    from guanxi_common.migrations import upgrade
+
+    def make(service, **overrides):
+        url = f"sqlite:///{tmp_path / (service + '.db')}"
+        upgrade(service, str(PROJECT_ROOT / "services" / service / "alembic.ini"), url)
+        return service_config_factory(service, DB_URIS={service: url}, **overrides)
 
     return make
 
