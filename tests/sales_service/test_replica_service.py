@@ -21,7 +21,6 @@ from sales.base import SalesDependencies
 from sales.entrypoints.replica import ReplicaEntrypoints
 from sales.models import CustomerReplica, Order
 
-
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}), request_id="req-replica")
 
 
