@@ -13,7 +13,7 @@ from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden, No
 from guanxi_common.messaging_models import outbox_events
 from guanxi_common.validation import load
 from sales import billing, orders
-from sales.models import Invoice, Order, OrderTransition, Payment, Product, Quote
+from sales.models import Invoice, Order, OrderTransition, Payment, Product, Quote, QuoteLine
 from sales.schemas.orders import OrderLinesSchema, PaymentSchema, PlaceOrderSchema
 
 from sales_testkit import ADMIN, CREDIT, MANAGER, REP, REP2, add_customer
@@ -323,12 +323,18 @@ def test_lines_are_priced_from_products_and_the_snapshot_is_kept(sales_uow):
     assert place(uow, buyer, [(widget, "1")]).lines[0].unit_price == D("120.00")
 
 
-def add_quote(uow, customer, status="accepted", valid_until=date(2099, 12, 31)):
+def add_quote(uow, customer, status="accepted", valid_until=date(2099, 12, 31), agreed=()):
+    """A quote holding ``agreed`` lines: (product, unit price) pairs."""
     now = datetime.now(timezone.utc)
     with uow:
         quote = Quote(id=str(uuid.uuid4()), number=f"QT-{uuid.uuid4().hex[:8]}", customer_id=customer.id,
                       owner_id="rep-1", currency="CNY", valid_until=valid_until, status=status,
                       net=D("0"), tax=D("0"), gross=D("0"), version=1, created_at=now, updated_at=now)
+        quote.lines = [QuoteLine(position=i, product_id=product.id, sku=product.sku,
+                                 description=product.name, quantity=D("1"), unit_price=D(price),
+                                 discount=D("0"), tax_rate=product.tax_rate, net=D(price),
+                                 tax=D("0"), gross=D(price))
+                       for i, (product, price) in enumerate(agreed, start=1)]
         uow.session.add(quote)
     return quote
 
@@ -337,15 +343,22 @@ def test_a_quotes_agreed_price_is_honoured_for_its_customer_only(sales_uow):
     uow = sales_uow(ADMIN)
     buyer, other = customer(uow), customer(uow)
     tea = add_product(uow, sku="TEA", price="100.00", cost="55.00", tax_rate="0.13")
-    quote = add_quote(uow, buyer)
+    quote = add_quote(uow, buyer, agreed=[(tea, "88.00")])
     line = {"product": "TEA", "quantity": "10", "unit_price": "88.00"}
+    with pytest.raises(ValidationFailed) as err:  # a price the quote does not hold
+        place(uow, buyer, [dict(line, unit_price="1.00")], quote_id=quote.number)
+    assert "lines.0.unit_price" in err.value.details
     order = place(uow, buyer, [line], quote_id=quote.number)
     assert order.lines[0].unit_price == D("88.00") and order.net == D("880.00")
     assert order.quote_id == quote.id and order.margin == D("330.00")
+    with pytest.raises(BusinessRuleViolation) as err:  # one quote backs one order
+        place(uow, buyer, [line], quote_id=quote.number)
+    assert rule_of(err) == "quote_already_ordered"
     with pytest.raises(BusinessRuleViolation) as err:
-        place(uow, other, [line], quote_id=quote.id)
+        place(uow, other, [line], quote_id=add_quote(uow, buyer, agreed=[(tea, "88.00")]).id)
     assert rule_of(err) == "quote_customer_mismatch"
-    stale = add_quote(uow, buyer, status="sent", valid_until=date(2020, 1, 1))
+    stale = add_quote(uow, buyer, status="sent", valid_until=date(2020, 1, 1),
+                      agreed=[(tea, "88.00")])
     with pytest.raises(BusinessRuleViolation) as err:
         place(uow, buyer, [line], quote_id=stale.number)
     assert rule_of(err) == "quote_expired"

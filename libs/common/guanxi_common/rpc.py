@@ -37,7 +37,7 @@ from nameko.constants import (
 )
 from nameko.exceptions import (
     ContainerBeingKilled, IncorrectSignature, MalformedRequest, MethodNotFound, RemoteError,
-    RpcTimeout, UnserializableValueError, deserialize_to_instance, get_module_path, registry,
+    RpcTimeout, UnserializableValueError, get_module_path, registry,
     serialize,
 )
 from nameko.extensions import DependencyProvider

@@ -1,6 +1,7 @@
 """What every entrypoint mixin of the sales service shares: dependencies and helpers."""
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from guanxi_common import numbers
 from guanxi_common.db import UnitOfWorkProvider
@@ -9,6 +10,8 @@ from guanxi_common.rpc import ServiceRpc, rpc
 from sales.domain.errors import DomainRuleError
 from sales.exceptions import EXPECTED
 from sales.models import NumberSequence
+
+OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 
 #: the RPC entrypoint every sales method uses (typed errors are expected, not crashes)
 api = rpc(expected_exceptions=EXPECTED)
@@ -26,8 +29,9 @@ def utcnow():
 
 
 def next_number(session, prefix, at=None):
-    """``SO-2026-000123``: per prefix and year, six digits and growing beyond."""
-    year = (at or utcnow()).year
+    """``SO-2026-000123``: per prefix and year (the office's calendar year, as the reports
+    count it), six digits and growing beyond."""
+    year = (at or utcnow()).astimezone(OFFICE_TZ).year
     value = numbers.next_value(session, NumberSequence, f"{prefix}-{year}")
     return f"{prefix}-{year}-{value:06d}"
 

@@ -44,7 +44,7 @@ from sales.products import find_product as catalogue_product
 from sales.domain import credit as credit_rules
 from sales.domain import orders as order_rules
 from sales.domain import pricing
-from sales.models import (CustomerReplica, Order, OrderLine, OrderTransition, Product, Quote,
+from sales.models import (CustomerReplica, Order, OrderLine, OrderTransition, Quote,
                           idempotency_keys)
 from sales.schemas.orders import OrderOut, OrderSummaryOut
 
@@ -206,7 +206,9 @@ def find_product(session, ref):
 
 
 def find_quote(session, ref):
-    quote = session.scalars(select(Quote).where(or_(Quote.id == ref, Quote.number == ref))).first()
+    ref = (ref or "").strip()
+    quote = session.scalars(select(Quote).where(
+        or_(Quote.id == ref, Quote.number.in_({ref, ref.upper()})))).first()
     if quote is None:
         raise NotFound(f"quote {ref} not found", {"quote": ref})
     return quote
@@ -244,6 +246,10 @@ def price_lines(session, lines, currency, quote=None):
             errors[f"lines.{index}.unit_price"] = ["a unit price is accepted only with a quote_id "
                                                    "(the quote's agreed price)"]
             continue
+        if line.get("unit_price") is not None and not _agreed_in(quote, product, line):
+            errors[f"lines.{index}.unit_price"] = [
+                f"quote {quote.number} has no line for {product.sku} at this price and discount"]
+            continue
         made.append((index, line, product))
     if errors:
         raise ValidationFailed("invalid order lines", errors)
@@ -269,6 +275,14 @@ def price_lines(session, lines, currency, quote=None):
             tax_rate=spec.tax_rate, unit_cost=spec.unit_cost, net=priced.net, tax=priced.tax,
             gross=priced.gross, cost=cost, margin=priced.net - cost))
     return result
+
+
+def _agreed_in(quote, product, line):
+    """Whether the quote agreed this price (and discount) for this product: an order may
+    carry a quote's prices, never prices the quote does not hold."""
+    discount = line.get("discount") or 0
+    return any(q.product_id == product.id and q.unit_price == line["unit_price"]
+               and q.discount == discount for q in quote.lines)
 
 
 def apply_totals(order, lines):
@@ -358,6 +372,8 @@ def place_order(uow, data):
                   updated_at=now, status=order_rules.CONFIRMED, credit_outcome=credit_rules.PASS)
     order.lines = lines
     apply_totals(order, lines)
+    if quote is not None:
+        quote.order_id = order.id  # a quote's prices back one order only
     decision = credit_check(session, partners["payer"], order.gross, order.currency)
     _store_decision(order, decision)
     with rules():

@@ -5,56 +5,16 @@ string with at most 2 places (a third place is an error, never rounded away), ra
 fractions (13 % = 0.13), times are ISO 8601 with an offset (naive times are refused).
 Output schemas dump money as strings and times as UTC ISO 8601.
 """
-from datetime import timezone
 from decimal import Decimal
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from sales.domain.activities import KINDS, OUTCOMES
 from sales.quotes import effective_status
+from sales.schemas.fields import CURRENCY, StrictSchema, aware, fraction_in, money_in, places
 
-CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code such as CNY")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected", "expired")
-
-
-def places(limit):
-    """A validator: at most ``limit`` decimal places (what the column stores)."""
-    quantum = Decimal(1).scaleb(-limit)
-
-    def check(value):
-        if value is not None and value != value.quantize(quantum):
-            raise ValidationError(f"at most {limit} decimal places")
-    return check
-
-
-def money_in(**kwargs):
-    """A non-negative amount in; more than 2 decimals is an error."""
-    return fields.Decimal(as_string=True, allow_nan=False,
-                          validate=[validate.Range(min=0), places(2)], **kwargs)
-
-
-def fraction_in(**kwargs):
-    """A rate from 0 up to (not including) 1: 0.13 for 13 %."""
-    return fields.Decimal(as_string=True, allow_nan=False,
-                          validate=[validate.Range(min=0, max=1, max_inclusive=False), places(4)],
-                          **kwargs)
-
-
-class UTCAwareDateTime(fields.AwareDateTime):
-    """ISO 8601 with an offset in (naive refused), UTC out of ``load``."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
-
-
-def aware(**kwargs):
-    return UTCAwareDateTime(default_timezone=None, **kwargs)
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class PageSchema(StrictSchema):

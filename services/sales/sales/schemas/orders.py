@@ -10,56 +10,26 @@ which know the session.
 """
 from decimal import Decimal
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from sales.domain.orders import STATES
 from sales.domain.receivables import INVOICE_STATUSES
+from sales.schemas.fields import (CURRENCY, StrictSchema, fraction_in, money_in, money_out,
+                                  quantity_in, rate_out)
 
-CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code such as CNY")
 CENT = Decimal("0.01")
-MILLI = Decimal("0.001")
 REF = validate.Length(min=1, max=40)
 KEY = validate.Length(min=1, max=100)
 PAYMENT_METHODS = ("bank_transfer", "cash", "cheque", "card", "alipay", "wechat_pay",
                    "acceptance_bill", "other")
 
 
-def _at_most(places, label):
-    def check(value):
-        if value is not None and value != value.quantize(places):
-            raise ValidationError(f"at most {label} decimal places")
-    return check
-
-
-def money_in(positive=False, **kwargs):
-    """An amount in: 0 or more (more than 0 when ``positive``), at most 2 decimals."""
-    return fields.Decimal(as_string=True, allow_nan=False,
-                          validate=[validate.Range(min=0, min_inclusive=not positive),
-                                    _at_most(CENT, 2)], **kwargs)
-
-
-def money_out(**kwargs):
-    return fields.Decimal(as_string=True, places=2, **kwargs)
-
-
-def rate_out(**kwargs):
-    return fields.Decimal(as_string=True, places=4, **kwargs)
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 # ---- input ------------------------------------------------------------------------------------
 
 class OrderLineIn(StrictSchema):
     product = fields.String(required=True, validate=REF)          # SKU or product id
-    quantity = fields.Decimal(as_string=True, allow_nan=False, required=True,
-                              validate=[validate.Range(min=0, min_inclusive=False),
-                                        _at_most(MILLI, 3)])
-    discount = fields.Decimal(as_string=True, allow_nan=False, load_default=Decimal("0"),
-                              validate=validate.Range(min=0, max=1, max_inclusive=False))
+    quantity = quantity_in(required=True)
+    discount = fraction_in(load_default=Decimal("0"))
     # the agreed price of a quote; refused on an order without quote_id
     unit_price = money_in(load_default=None, allow_none=True)
 

@@ -4,16 +4,13 @@ Arguments are validated at the edge so an error names the argument (``period``,
 ``end``, ``by.1``); figures leave as JSON: money and ratios as Decimal strings ("1234.50",
 "0.2500"), dates as ISO dates, ratios ``null`` where there is nothing to divide by.
 """
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from sales import reports
+from sales.schemas.fields import CURRENCY, StrictSchema
 
-CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code such as CNY")
-
-
-class _Args(Schema):
-    class Meta:
-        unknown = RAISE
+class _Args(StrictSchema):
+    pass
 
 
 class PeriodKey(fields.Field):
