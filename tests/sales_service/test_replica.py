@@ -271,6 +271,10 @@ def test_erased_removes_the_personal_data(sales_uow):
     (cid, number), = new_ids()
     apply(uow, snapshot_event("customer.created",
                               record(cid, number, 1, party_type="person", name="张伟")))
+    with uow:
+        uow.session.add(Activity(id=str(uuid.uuid4()), kind="visit", customer_id=cid,
+                                 owner_id="rep-1", subject="拜访张伟", notes="张伟的手机 13800000000",
+                                 created_at=datetime.now(timezone.utc)))
     erased = event("customer.erased", cid, number, 4,
                    {"customer": {"id": cid, "number": number}, "reason": "PIPL request #42"})
     assert apply(uow, erased)
@@ -280,6 +284,8 @@ def test_erased_removes_the_personal_data(sales_uow):
     # what business records need stays
     assert (got.number, got.roles, got.credit_limit) == (number, ["payer", "sold_to"],
                                                          Decimal("500000.00"))
+    visit = uow.session.scalars(select(Activity).where(Activity.customer_id == cid)).one()
+    assert "张伟" not in visit.subject and visit.notes is None
     # a late snapshot with the name must not bring it back
     assert not apply(uow, snapshot_event("customer.updated",
                                          record(cid, number, 3, party_type="person", name="张伟")))

@@ -142,6 +142,9 @@ class ReplicaOut(Schema):
     updated_at = fields.DateTime()
 
 
+ERASED_TEXT = "[已删除]"
+
+
 def erased_name(number):
     return f"已删除 {number}"
 
@@ -367,7 +370,11 @@ def _on_erased(session, event):
     # Not version-gated: an erasure is never skipped. Number, roles, credit, owner and
     # region stay: orders and invoices still refer to the customer.
     row.name, row.erased, row.status = erased_name(row.number), True, "erased"
+    row.city = None
     row.version, row.updated_at = max(row.version, version), utcnow()
+    # what reps typed about the person (visit subjects, notes) is personal data too
+    session.execute(update(Activity).where(Activity.customer_id == customer_id)
+                    .values(subject=ERASED_TEXT, notes=None))
     session.flush()
     return True
 
