@@ -65,7 +65,7 @@ test: venv broker ## the whole suite against the real broker (PYTEST_ARGS=...)
 test-unit: venv ## only the tests that need neither broker nor processes
 	$(BIN)/python -m pytest $(PYTEST_BROKER) -m "not integration and not slow and not postgres" $(PYTEST_ARGS)
 
-seed: venv broker migrate ## load demo customers (N=1000 by default)
+seed: venv broker migrate ## load demo customers and their sales history (N=1000 by default)
 	$(BIN)/python scripts/seed.py --count $(N)
 
 bench: venv broker migrate ## run the benchmarks; writes bench/results.json

@@ -9,14 +9,26 @@ b. ``customer_get_nameko``: the customer service's ``get`` over Nameko RPC from 
    ``customer_ping_nameko`` (the chassis' no-op ``ping``: the framework's own cost) and
    both a and b with ``BENCH_CONCURRENCY`` (default 4) concurrent clients;
 c. ``customer.search`` latency (p50, p95 in ms) at 10,000 and 1,000,000 customers for a
-   fixed mix of queries (goal: p95 at 1M <= 3 x p95 at 10k), overall and per query.
+   fixed mix of queries (goal: p95 at 1M <= 3 x p95 at 10k), overall and per query;
+d. ``order_place_nameko``: orders per second placed with ``sales.place_order`` over Nameko
+   RPC (each priced, credit-checked against the payer's exposure and stored with its
+   outbox events), sequential and with ``BENCH_CONCURRENCY`` clients, against the raw
+   echo of a;
+e. ``event_propagation_customer_to_sales`` (p50, p95 in ms): from ``customer.update``
+   returning to the sales replica having applied the ``customer.updated`` event, beside
+   ``broker_publish_consume`` (p50, p95 in ms): a raw pika publish-to-consume on the same
+   broker in the same run (how both are measured: bench/sales_bench.py).
 
 The customer service runs as a real subprocess (``python -m guanxi_common.runner customer``)
 on a benchmark database under var/bench/ (built once by bench/dataset.py and cached) and a
 dedicated vhost ``guanxi-bench`` (created through the management API; the default vhost
-when the API does not answer), so a `make run` on the same broker is not disturbed.
+when the API does not answer), so a `make run` on the same broker is not disturbed. For d
+and e the sales service runs beside it (``python -m guanxi_common.runner sales``), on a copy
+of a cached sales database whose replica holds the 10k benchmark customers and whose
+catalogue is the demo's (bench/sales_bench.py), and the customer service on a copy of the
+10k database (the updates of e would otherwise change the cache).
 
-``BENCH_QUICK=1``: a smoke run (10k and 100k customers, fewer calls).
+``BENCH_QUICK=1``: a smoke run (10k and 100k customers, fewer calls and samples).
 Results: a list of ``{"name", "value", "unit", "baseline", "ratio"}``; ``baseline`` names
 the metric the value is compared with and ``ratio`` = value / baseline value.
 """
@@ -45,6 +57,7 @@ sys.path.insert(0, str(HERE))
 
 import dataset  # noqa: E402
 import echo  # noqa: E402
+import sales_bench  # noqa: E402
 from customer import demo  # noqa: E402
 from guanxi_common.config import DEFAULT_AMQP_URI, env  # noqa: E402
 from guanxi_common.context import Actor  # noqa: E402
@@ -56,6 +69,9 @@ CALLS = env("BENCH_CALLS", 300 if QUICK else 2000, int)
 CONCURRENCY = env("BENCH_CONCURRENCY", 4, int)
 SEARCH_ROUNDS = env("BENCH_SEARCH_ROUNDS", 20 if QUICK else 40, int)
 SEARCH_WARMUP_ROUNDS = 3
+ORDER_CALLS = env("BENCH_ORDER_CALLS", 200 if QUICK else 1000, int)
+PROPAGATION_SAMPLES = env("BENCH_PROPAGATION_SAMPLES", 50 if QUICK else 300, int)
+BROKER_SAMPLES = env("BENCH_BROKER_SAMPLES", 300 if QUICK else 1000, int)
 VHOST = "guanxi-bench"
 RESULTS = HERE / "results.json"
 LOG_DIR = dataset.BENCH_DIR
@@ -142,24 +158,27 @@ def kill_children():
             proc.wait(5)
 
 
-class CustomerService:
-    """``python -m guanxi_common.runner customer`` on a benchmark database."""
+class Service:
+    """``python -m guanxi_common.runner <name>`` on a benchmark database."""
+
+    name = None
+    extra_env = {}
 
     def __init__(self, db_path, amqp_uri):
         self.port = free_port()
+        upper = self.name.upper()
         self.proc = start_process(
-            [sys.executable, "-m", "guanxi_common.runner", "customer"],
-            f"customer-service-{db_path.stem}.log",
-            {"CUSTOMER_DATABASE_URL": f"sqlite:///{db_path}", "CUSTOMER_HTTP_PORT": str(self.port),
-             "AMQP_URI": amqp_uri, "HTTP_HOST": "127.0.0.1",
-             "POOL_SWEEP_INTERVAL": "86400"})
+            [sys.executable, "-m", "guanxi_common.runner", self.name],
+            f"{self.name}-service-{db_path.stem}.log",
+            {f"{upper}_DATABASE_URL": f"sqlite:///{db_path}", f"{upper}_HTTP_PORT": str(self.port),
+             "AMQP_URI": amqp_uri, "HTTP_HOST": "127.0.0.1", **self.extra_env})
         self.wait_ready()
 
     def wait_ready(self, timeout=120):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"customer service exited with {self.proc.returncode}; "
+                raise RuntimeError(f"{self.name} service exited with {self.proc.returncode}; "
                                    f"see {self.proc.log.name}")
             try:
                 if requests.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2).status_code == 200:
@@ -167,10 +186,21 @@ class CustomerService:
             except requests.RequestException:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"customer service not ready after {timeout} s; see {self.proc.log.name}")
+        raise TimeoutError(f"{self.name} service not ready after {timeout} s; see {self.proc.log.name}")
 
     def stop(self):
         stop_process(self.proc)
+
+
+class CustomerService(Service):
+    name = "customer"
+    extra_env = {"POOL_SWEEP_INTERVAL": "86400"}
+
+
+class SalesService(Service):
+    # the benchmark database is caught up already; no export fetch in the middle of a run
+    name = "sales"
+    extra_env = {"REPLICA_CATCH_UP_INTERVAL": "86400"}
 
 
 # ---- measuring ---------------------------------------------------------------------------------
@@ -314,6 +344,36 @@ def bench_search(amqp_uri, count):
     return times, totals
 
 
+def bench_orders(amqp_uri, buyers):
+    """(sequential orders/s, concurrent orders/s, credit outcomes of the sequential run)."""
+    outcomes = {}
+    with cluster_rpc(amqp_uri, actor=Actor.system(request_id="bench"), timeout=30) as proxy:
+        sales_bench.order_loop(proxy, buyers, min(50, ORDER_CALLS))  # warm-up
+        sequential = rate(ORDER_CALLS, sales_bench.order_loop(proxy, buyers, ORDER_CALLS, first=50,
+                                                              outcomes=outcomes))
+    opened, offsets = [], iter(range(1, CONCURRENCY + 1))
+
+    def make_worker():
+        client = cluster_rpc(amqp_uri, actor=Actor.system(request_id="bench"), timeout=30)
+        proxy = client.__enter__()
+        opened.append(client)
+        first = 50 + ORDER_CALLS + next(offsets) * ORDER_CALLS  # other buyers than its neighbours
+        return lambda n: sales_bench.order_loop(proxy, buyers, n, first=first)
+
+    try:
+        concurrent = concurrent_rate(make_worker, CONCURRENCY, ORDER_CALLS)
+    finally:
+        for client in opened:
+            client.__exit__(None, None, None)
+    return sequential, concurrent, outcomes
+
+
+def bench_propagation(amqp_uri, sales_db, facts):
+    probes = sales_bench.probe_customers(facts)
+    with cluster_rpc(amqp_uri, actor=Actor.system(request_id="bench"), timeout=30) as proxy:
+        return sales_bench.propagation_samples(proxy, sales_db, probes, PROPAGATION_SAMPLES)
+
+
 # ---- the run -----------------------------------------------------------------------------------
 
 class Results:
@@ -352,6 +412,7 @@ def main():
     say(f"broker: vhost {urlsplit(amqp_uri).path or '/'}")
     say(f"databases: {', '.join(f'{c:,}' for c in SIZES)} customers")
     paths = {count: dataset.ensure_database(count, log=say) for count in SIZES}
+    sales_cached = sales_bench.ensure_sales_database(paths[SIZES[0]], log=say)
     results = Results()
     small = SIZES[0]
     refs = [f"C{small * k // 100 + 1:08d}" for k in range(100)]
@@ -395,7 +456,41 @@ def main():
             times, totals = search[count]
             base = None if count == small else f"search_{name}_p95_{label(small)}"
             results.add(f"search_{name}_p95_{label(count)}", percentile(times[name], 95), "ms", base)
-        say(f"      hits: " + ", ".join(f"{label(c)}: {search[c][1][name]}" for c in SIZES))
+        say("      hits: " + ", ".join(f"{label(c)}: {search[c][1][name]}" for c in SIZES))
+
+    say(f"\n[d] sales.place_order over Nameko RPC ({label(small)} customers in the sales replica), "
+        f"{ORDER_CALLS} orders")
+    sales_db = sales_bench.working_copy(sales_cached, "sales-run.db")
+    customer_db = sales_bench.working_copy(paths[small], "customer-run.db")
+    buyers, facts = sales_bench.bench_buyers(sales_db)
+    customer_service = CustomerService(customer_db, amqp_uri)
+    try:
+        sales_service = SalesService(sales_db, amqp_uri)
+        try:
+            order_seq, order_conc, outcomes = bench_orders(amqp_uri, buyers)
+            say(f"  {len(buyers)} buyers; credit outcomes of the sequential run: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+            results.add("order_place_nameko_sequential", order_seq, "orders/s", "rpc_echo_pika_sequential")
+            results.add(f"order_place_nameko_concurrent_{CONCURRENCY}", order_conc, "orders/s",
+                        f"rpc_echo_pika_concurrent_{CONCURRENCY}")
+
+            say(f"\n[e] raw broker publish -> consume, {BROKER_SAMPLES} messages; "
+                f"customer.update -> sales replica, {PROPAGATION_SAMPLES} updates")
+            broker = sales_bench.publish_consume_samples(amqp_uri, BROKER_SAMPLES)
+            propagation = bench_propagation(amqp_uri, sales_db, facts)
+            time.sleep(1.5)  # the relay's last pass
+            stored, published = sales_bench.outbox_counts(sales_db)
+            say(f"  sales outbox: {stored:,} order events stored, {published:,} published")
+        finally:
+            sales_service.stop()
+    finally:
+        customer_service.stop()
+    results.add("broker_publish_consume_p50", percentile(broker, 50), "ms")
+    results.add("broker_publish_consume_p95", percentile(broker, 95), "ms")
+    results.add("event_propagation_customer_to_sales_p50", percentile(propagation, 50), "ms",
+                "broker_publish_consume_p50")
+    results.add("event_propagation_customer_to_sales_p95", percentile(propagation, 95), "ms",
+                "broker_publish_consume_p95")
     results.write()
 
     say("\ngoals:")

@@ -168,8 +168,11 @@ def send_quote(uow, ref):
     return quote
 
 
-def accept_quote(uow, ref):
-    """Accept a sent, unexpired quote: place its order in this transaction. → (quote, order)"""
+def accept_quote(uow, ref, partners=None):
+    """Accept a sent, unexpired quote: place its order in this transaction, at the quote's
+    prices. ``partners`` may name the ship-to, bill-to and payer (each defaults to the
+    quote's customer where it holds that role). → (quote, order)"""
+    partners = partners or {}
     session = uow.session
     quote = find_quote(session, ref, for_update=True)
     ensure_can_write(session, uow.actor, quote)
@@ -180,7 +183,8 @@ def accept_quote(uow, ref):
     customer = session.get(CustomerReplica, quote.customer_id)
     ensure_customer_usable(customer)
     order = orders.place_order(uow, {
-        "sold_to": customer.id, "ship_to": None, "bill_to": None, "payer": None,
+        "sold_to": customer.id, "ship_to": partners.get("ship_to"),
+        "bill_to": partners.get("bill_to"), "payer": partners.get("payer"),
         "currency": quote.currency, "quote_id": quote.id,
         "lines": [{"product": line.product_id, "quantity": line.quantity,
                    "unit_price": line.unit_price, "discount": line.discount}

@@ -12,7 +12,8 @@ from sales.schemas.funnel import (ActivityCompleteSchema, ActivityLogSchema, Act
                                   ActivitySearchSchema, OpportunityCreateSchema, OpportunityOut,
                                   OpportunitySearchSchema, OpportunitySummaryOut,
                                   ProductCreateSchema, ProductOut, ProductSearchSchema,
-                                  ProductUpdateSchema, QuoteCreateSchema, QuoteOut, StageOut,
+                                  ProductUpdateSchema, QuoteCreateSchema, QuoteOut,
+                                  QuotePartnersIn, StageOut,
                                   StageSchema, VisitPlanOut, VisitPlanSchema)
 
 product_out = ProductOut()
@@ -125,9 +126,10 @@ class FunnelEntrypoints:
         return result
 
     @api
-    def accept_quote(self, ref):
+    def accept_quote(self, ref, partners=None):
+        named = load(QuotePartnersIn(), partners or {}, field="partners")
         with self.uow as uow:
-            quote, order = quotes.accept_quote(uow, text_arg("ref", ref))
+            quote, order = quotes.accept_quote(uow, text_arg("ref", ref), named)
             result = {"quote": quote_out.dump(quote),
                       "order": {"id": order.id, "number": order.number, "status": order.status}}
         return result

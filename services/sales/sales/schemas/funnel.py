@@ -157,6 +157,14 @@ class QuoteLineSchema(StrictSchema):
     description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
+class QuotePartnersIn(StrictSchema):
+    """Who receives, is billed for and pays the order of an accepted quote (customer refs)."""
+
+    ship_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    bill_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    payer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+
+
 class QuoteCreateSchema(StrictSchema):
     customer = fields.String(required=True, validate=validate.Length(min=1, max=36))
     opportunity = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
