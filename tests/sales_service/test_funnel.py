@@ -365,3 +365,24 @@ def test_today_and_overdue_lists_and_visit_plans(sales_uow):
     assert listed["total"] == 0
     assert activities.list_activities(rep.session, REP, {"kind": "visit"})["total"] == 3
     assert activities.list_activities(rep.session, REP, {"open": False})["total"] == 1
+
+
+def test_accepting_a_quote_can_name_the_other_partners(sales_uow):
+    admin = sales_uow(ADMIN)
+    buyer = customer(admin, roles=("sold_to", "ship_to"))
+    payer = customer(admin, roles=("bill_to", "payer"))
+    product(admin, sku="GX-7", list_price="50.00", tax_rate="0.13", unit_cost="30.00")
+    q = quote(admin, buyer.number, [{"product": "GX-7", "quantity": "2"}])
+    with admin:
+        quotes.send_quote(admin, q.number)
+    with pytest.raises(ValidationFailed) as err:  # the buyer is neither bill-to nor payer
+        with admin:
+            quotes.accept_quote(admin, q.number)
+    assert {"bill_to", "payer"} <= set(err.value.details)
+    with admin:
+        accepted, order = quotes.accept_quote(admin, q.number,
+                                              {"bill_to": payer.number, "payer": payer.number})
+    stored = admin.session.get(Order, order.id)
+    assert (stored.sold_to_id, stored.ship_to_id, stored.bill_to_id, stored.payer_id) == \
+        (buyer.id, buyer.id, payer.id, payer.id)
+    assert accepted.status == "accepted"
