@@ -483,6 +483,19 @@ def test_payments_partial_overpayment_idempotency_and_paid_order(sales_uow, unit
     assert rule_of(err) == "overpayment"
     listed = billing.list_invoices(uow.session, ADMIN, {"status": "paid"})
     assert [i["number"] for i in listed["items"]] == [invoice.number]
+    with uow:  # paid, so it may close; the transition is recorded and announced
+        closed = orders.close_order(uow, order.number, "settled")
+    assert (closed.status, closed.transitions[-1].from_status) == ("closed", "paid")
+    assert events(uow, "order.closed")[0]["data"]["reason"] == "settled"
+
+
+def test_an_unpaid_order_does_not_close(sales_uow, unit):
+    uow = sales_uow(ADMIN)
+    order = place(uow, customer(uow), [(unit, "1")])
+    with pytest.raises(BusinessRuleViolation) as err:
+        with uow:
+            orders.close_order(uow, order.number)
+    assert rule_of(err) == "transition_not_allowed"
 
 
 def test_invoices_list_overdue_and_scope(sales_uow, unit):

@@ -474,6 +474,17 @@ def ship_order(uow, ref):
     return order
 
 
+def close_order(uow, ref, reason=None):
+    """paid → closed: nothing more will happen on the order (only a paid one closes, so
+    closing never hides an unpaid invoice)."""
+    order = find_order(uow.session, ref, for_update=True)
+    ensure_order_write(uow, order)
+    transition(uow, order, order_rules.CLOSED, reason=reason)
+    uow.session.flush()
+    emit(uow, "order.closed", order, reason=reason)
+    return order
+
+
 # ---- queries -----------------------------------------------------------------------------------
 
 def get_order(session, actor, ref):

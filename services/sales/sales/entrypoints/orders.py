@@ -64,6 +64,14 @@ class OrderEntrypoints:
             result = orders.order_record(uow.session, order)
         return result
 
+    @api
+    def close_order(self, ref, reason=None):
+        with self.uow as uow:
+            order = orders.close_order(uow, text_arg("ref", ref),
+                                       text_arg("reason", reason, max_length=500, required=False))
+            result = orders.order_record(uow.session, order)
+        return result
+
     # ---- invoices and payments ------------------------------------------------------------
     @api
     def issue_invoice(self, order_ref, terms_days=30, issue_date=None):
