@@ -88,3 +88,19 @@ def test_dockerfile_runs_the_customer_service():
     assert "EXPOSE 8101" in text and "HEALTHCHECK" in text
     assert "\nUSER " in text
     assert Path(ROOT / ".dockerignore").is_file()
+
+
+def test_sales_deployment_mirrors_the_customer_one():
+    docs = load("sales.yaml")
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = next(c for c in pod["containers"] if c["name"] == "sales")
+    assert container["command"] == ["python", "-m", "guanxi_common.runner", "sales"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert {"name": "http", "containerPort": 8102} in container["ports"]
+    assert {ref["secretRef"]["name"] for ref in container["envFrom"] if "secretRef" in ref} == \
+        {"sales-secrets"}
+    secrets = {d["metadata"]["name"]: d for d in load("secrets.yaml")}
+    assert "SALES_DATABASE_URL" in secrets["sales-secrets"]["stringData"]
+    kustomization = load("kustomization.yaml")[0]
+    assert {"sales.yaml", "sales-db.yaml"} <= set(kustomization["resources"])
