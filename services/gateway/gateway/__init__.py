@@ -1,0 +1,1 @@
+"""Guanxi gateway: the HTTP API for frontend teams (issue #4, in progress)."""
