@@ -1,0 +1,337 @@
+"""Authentication primitives of the gateway, free of any web framework so they are
+unit-tested alone: password hashing, JWT access/refresh tokens, API tokens for service
+accounts, and the mapping from a verified principal to the ``Actor`` every RPC carries.
+
+Signing secret (``load_secret``): ``GATEWAY_JWT_SECRET`` (at least 32 bytes) in any real
+deployment, shared by every gateway replica. Without it a random secret is generated once
+and kept in ``var/gateway-jwt-secret`` (mode 0600), so that in development tokens survive a
+restart and all gunicorn workers of one host agree; deleting that file logs everybody out.
+"""
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+from nameko.exceptions import deserialize_to_instance
+
+from guanxi_common import config
+from guanxi_common.context import SYSTEM_USER, Actor
+from guanxi_common.errors import GuanxiError, ValidationFailed
+
+from gateway.roles import ROLES
+
+# --- errors -----------------------------------------------------------------------------
+
+EXPIRED, NOT_YET_VALID, BAD_SIGNATURE = "expired", "not_yet_valid", "bad_signature"
+WRONG_AUDIENCE, WRONG_ISSUER, WRONG_TYPE = "wrong_audience", "wrong_issuer", "wrong_type"
+MALFORMED, ALGORITHM_NOT_ALLOWED = "malformed", "algorithm_not_allowed"
+
+
+@deserialize_to_instance
+class TokenInvalid(GuanxiError):
+    """A bearer token was refused; ``reason`` says why (one of the constants above).
+
+    ``args`` is just ``(reason,)`` so Nameko rebuilds it as ``TokenInvalid(reason)``.
+    """
+
+    status = 401
+    code = "invalid_token"
+
+    def __init__(self, reason=MALFORMED):
+        super().__init__(f"token refused: {reason}", {"reason": reason})
+        self.args = (reason,)
+        self.reason = reason
+
+
+# --- passwords --------------------------------------------------------------------------
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+_SALT_BYTES, _HASH_BYTES = 16, 32
+#: Bounds on parameters read back from an encoding, so a corrupt row cannot make one
+#: login allocate gigabytes or spin for minutes (today's parameters use 16 MiB).
+_MAX_MEMORY, _MAX_P = 64 * 1024 * 1024, 4
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 10, 1024
+
+
+def _scrypt(password, salt, n, r, p, dklen):
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen,
+                          maxmem=256 * r * (n + p) + 1024 * 1024)
+
+
+def hash_password(password):
+    """``scrypt$n$r$p$salt_b64$hash_b64``: parameters travel with the hash so they can be
+    raised later without invalidating stored passwords."""
+    if not isinstance(password, str):
+        raise TypeError("password must be a str")
+    salt = secrets.token_bytes(_SALT_BYTES)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _HASH_BYTES)
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
+                     base64.b64encode(salt).decode("ascii"),
+                     base64.b64encode(digest).decode("ascii")])
+
+
+def _parse_password_hash(encoded):
+    if not isinstance(encoded, str):
+        return None
+    parts = encoded.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return None
+    if not all(re.fullmatch(r"[1-9][0-9]{0,7}", part) for part in parts[1:4]):
+        return None
+    n, r, p = (int(part) for part in parts[1:4])
+    if n < 2 or n & (n - 1) or 128 * r * n > _MAX_MEMORY or p > _MAX_P:
+        return None
+    try:
+        salt = base64.b64decode(parts[4], validate=True)
+        digest = base64.b64decode(parts[5], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not 8 <= len(salt) <= 64 or not 16 <= len(digest) <= 128:
+        return None
+    return n, r, p, salt, digest
+
+
+def verify_password(password, encoded):
+    """True only for the right password. A malformed or missing encoding (pass ``None``
+    for an unknown user) still costs one hash, so the answer time does not reveal which
+    usernames exist; it never raises."""
+    parsed = _parse_password_hash(encoded)
+    if not isinstance(password, str):
+        password, parsed = "", None
+    if parsed is None:
+        _scrypt(password, b"\0" * _SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P, _HASH_BYTES)
+        return False
+    n, r, p, salt, digest = parsed
+    try:
+        candidate = _scrypt(password, salt, n, r, p, len(digest))
+    except (ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(candidate, digest)
+
+
+def check_password_policy(password, field="password"):
+    """The minimum policy: 10 to 1024 characters (Unicode characters, so a Chinese
+    passphrase counts per character), not only whitespace."""
+    reasons = []
+    if not isinstance(password, str):
+        reasons.append("must be a string")
+    elif len(password) < PASSWORD_MIN_LENGTH:
+        reasons.append(f"must be at least {PASSWORD_MIN_LENGTH} characters")
+    elif len(password) > PASSWORD_MAX_LENGTH:
+        reasons.append(f"must be at most {PASSWORD_MAX_LENGTH} characters")
+    elif not password.strip():
+        reasons.append("must not be only whitespace")
+    if reasons:
+        raise ValidationFailed(f"{field} does not meet the password policy", {field: reasons})
+
+
+# --- JWT --------------------------------------------------------------------------------
+
+ALGORITHM = "HS256"
+ACCESS, REFRESH = "access", "refresh"
+KINDS = ("user", "service")
+MIN_SECRET_BYTES = 32
+LEEWAY_SECONDS = 5
+#: Longer than any token we issue; refusing bigger input caps the parsing work.
+MAX_TOKEN_LENGTH = 8192
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "typ", "roles", "kind"]
+
+
+def _secret_bytes(secret):
+    return secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+
+
+class TokenService:
+    """Issues and verifies the gateway's HS256 JWTs.
+
+    Only HS256 is accepted on the way in, whatever the token's header says: that refuses
+    ``alg: none`` and the RS/HS key-confusion trick. Times are checked against ``clock``
+    (not PyJWT's own) so tests and the refresh logic share one notion of now.
+    """
+
+    def __init__(self, secret, issuer="guanxi", audience="guanxi-api", access_ttl=900,
+                 refresh_ttl=14 * 86400, clock=time.time):
+        key = _secret_bytes(secret)
+        if len(key) < MIN_SECRET_BYTES:
+            raise ValueError(f"the JWT secret must be at least {MIN_SECRET_BYTES} bytes")
+        self._key = key
+        self.issuer, self.audience = issuer, audience
+        self.access_ttl, self.refresh_ttl = int(access_ttl), int(refresh_ttl)
+        self.clock = clock
+
+    def issue_access(self, principal):
+        return self._issue(principal, ACCESS, self.access_ttl)
+
+    def issue_refresh(self, principal):
+        """A refresh token carries the same identity; the caller should re-read the user
+        (disabled? roles changed?) before trading it for a new access token."""
+        return self._issue(principal, REFRESH, self.refresh_ttl)
+
+    def token_response(self, principal):
+        """The body of ``POST /api/v1/auth/token``."""
+        return {"access_token": self.issue_access(principal),
+                "refresh_token": self.issue_refresh(principal),
+                "token_type": "bearer", "expires_in": self.access_ttl}
+
+    def _issue(self, principal, token_type, ttl):
+        user_id, roles, region, kind = _check_principal(principal)
+        now = int(self.clock())
+        claims = {"iss": self.issuer, "aud": self.audience, "sub": user_id,
+                  "iat": now, "nbf": now, "exp": now + ttl, "jti": str(uuid.uuid4()),
+                  "typ": token_type, "roles": roles, "region": region, "kind": kind}
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+    def verify(self, token, expected_type=ACCESS):
+        """The claims of a valid token of ``expected_type``, else ``TokenInvalid(reason)``."""
+        if isinstance(token, bytes):
+            try:
+                token = token.decode("ascii")
+            except UnicodeDecodeError:
+                raise TokenInvalid(MALFORMED) from None
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            raise TokenInvalid(MALFORMED)
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=[ALGORITHM], audience=self.audience,
+                issuer=self.issuer,
+                options={"require": _REQUIRED_CLAIMS, "verify_exp": False,
+                         "verify_nbf": False, "verify_iat": False, "strict_aud": True})
+        except jwt.InvalidAlgorithmError:
+            raise TokenInvalid(ALGORITHM_NOT_ALLOWED) from None
+        except jwt.InvalidSignatureError:
+            raise TokenInvalid(BAD_SIGNATURE) from None
+        except jwt.InvalidAudienceError:
+            raise TokenInvalid(WRONG_AUDIENCE) from None
+        except jwt.InvalidIssuerError:
+            raise TokenInvalid(WRONG_ISSUER) from None
+        except (jwt.InvalidTokenError, jwt.InvalidKeyError, ValueError, TypeError):
+            raise TokenInvalid(MALFORMED) from None
+        self._check_times(claims)
+        if claims["typ"] != expected_type:
+            raise TokenInvalid(WRONG_TYPE)
+        try:
+            _check_principal({"user_id": claims["sub"], "roles": claims["roles"],
+                              "region": claims.get("region"), "kind": claims["kind"]})
+        except ValueError:
+            raise TokenInvalid(MALFORMED) from None
+        return claims
+
+    def _check_times(self, claims):
+        exp, nbf, iat = claims["exp"], claims["nbf"], claims["iat"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                   for v in (exp, nbf, iat)):
+            raise TokenInvalid(MALFORMED)
+        now = self.clock()
+        if exp <= now - LEEWAY_SECONDS:
+            raise TokenInvalid(EXPIRED)
+        if nbf > now + LEEWAY_SECONDS or iat > now + LEEWAY_SECONDS:
+            raise TokenInvalid(NOT_YET_VALID)
+
+
+def _check_principal(principal):
+    """The identity a token may carry: never the internal system actor (which
+    ``guanxi_common.access`` treats as unrestricted), only catalogue roles."""
+    user_id = principal.get("user_id")
+    roles = principal.get("roles")
+    region = principal.get("region")
+    kind = principal.get("kind", "user")
+    if not isinstance(user_id, str) or not user_id or user_id == SYSTEM_USER:
+        raise ValueError("user_id must be a non-empty string other than 'system'")
+    if isinstance(roles, str) or not isinstance(roles, (list, tuple, set, frozenset)):
+        raise ValueError("roles must be a list")
+    if not all(isinstance(role, str) and role in ROLES for role in roles):
+        raise ValueError(f"roles outside the catalogue: {roles!r}")
+    if region is not None and (not isinstance(region, str) or not region):
+        raise ValueError("region must be a non-empty string or None")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    return user_id, sorted(set(roles)), region, kind
+
+
+def principal_to_actor(claims, request_id):
+    """The ``Actor`` for verified JWT claims (``sub``) or an API-token principal
+    (``user_id``); it travels in the RPC context so the services apply the same scope."""
+    user_id = claims.get("sub", claims.get("user_id"))
+    try:
+        user_id, roles, region, _ = _check_principal(
+            {"user_id": user_id, "roles": claims.get("roles"), "region": claims.get("region"),
+             "kind": claims.get("kind", "user")})
+    except ValueError:
+        raise TokenInvalid(MALFORMED) from None
+    return Actor(user_id=user_id, roles=frozenset(roles), region=region, request_id=request_id)
+
+
+def load_secret(environ=None, path=None):
+    """``GATEWAY_JWT_SECRET`` (refused when shorter than 32 bytes rather than silently
+    replaced), else the secret persisted at ``var/gateway-jwt-secret``, created once.
+
+    Creation goes through a temporary file hard-linked into place, so concurrent gunicorn
+    workers starting together all end up with the one secret that won."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("GATEWAY_JWT_SECRET")
+    if value:
+        if len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+            raise ValueError(f"GATEWAY_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        return value
+    path = Path(path) if path else config.VAR_DIR / "gateway-jwt-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".jwt-secret-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    secret = path.read_text().strip()
+    if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise ValueError(f"{path} holds a secret shorter than {MIN_SECRET_BYTES} bytes")
+    return secret
+
+
+# --- API tokens for service accounts ---------------------------------------------------
+
+API_TOKEN_PREFIX = "gx"
+_API_TOKEN_RE = re.compile(r"gx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+
+
+def new_api_token():
+    """``(token_id, plaintext)``. The plaintext is shown once; store ``token_id`` (to find
+    the row) and ``hash_api_token(plaintext)`` only. Revocation is a flag on that row."""
+    token_id = secrets.token_hex(8)
+    return token_id, f"{API_TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
+
+
+def hash_api_token(plaintext):
+    """SHA-256 is enough here: the secret has 256 random bits, nothing to brute-force."""
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def parse_api_token(plaintext):
+    """``(token_id, secret)`` for a well-formed API token, else None (e.g. a JWT)."""
+    if not isinstance(plaintext, str):
+        return None
+    match = _API_TOKEN_RE.fullmatch(plaintext)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def verify_api_token(plaintext, stored_hash):
+    """Constant-time comparison of a presented token with the stored hash."""
+    if not isinstance(stored_hash, str) or parse_api_token(plaintext) is None:
+        return False
+    return hmac.compare_digest(hash_api_token(plaintext), stored_hash)
