@@ -1,0 +1,288 @@
+"""The OpenAPI 3 document and the interactive docs, built from the routes as served.
+
+``build_spec`` walks a :class:`gateway.http.Registry` (read from ``app.url_map``) and hands
+the very schema classes the endpoints load and dump to apispec's marshmallow plugin, so the
+document cannot describe a field, a route or a cap the code does not have. The blueprint
+serves it at ``/api/v1/openapi.json`` and a Swagger UI page at ``/api/v1/docs``; neither
+needs credentials, the document is public by design (it holds no data).
+"""
+import html
+import json
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import resolver as default_resolver
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import Blueprint, Response, current_app, url_for
+from marshmallow import INCLUDE, Schema, fields
+
+from gateway import http
+from gateway.problems import PROBLEM_CONTENT_TYPE
+
+DEFAULT_TITLE = "Guanxi CRM API"
+DEFAULT_VERSION = "1.0.0"
+OPENAPI_VERSION = "3.0.3"
+SWAGGER_UI = "https://unpkg.com/swagger-ui-dist@5"
+EXTENSION_KEY = "gateway.openapi"  # app.extensions: {"title", "version", "spec"}
+
+#: Shared error responses: name, and the description a client sees in the docs.
+ERROR_RESPONSES = {
+    400: ("BadRequest", "The request could not be parsed (malformed JSON)."),
+    401: ("Unauthenticated", "Missing, invalid, expired or revoked credentials."),
+    403: ("Forbidden", "The principal's roles or scope do not allow this."),
+    404: ("NotFound", "No such record, or not one the principal may see."),
+    409: ("Conflict",
+          "The request conflicts with the current state (or reuses an Idempotency-Key)."),
+    413: ("PayloadTooLarge", "The request body is over the size limit."),
+    422: ("ValidationFailed", "The input is invalid (see errors) or a business rule refused it."),
+    429: ("TooManyRequests", "Over the principal's rate; retry after Retry-After seconds."),
+    503: ("ServiceUnavailable", "A service this request needs did not answer in time."),
+}
+
+_CONVERTERS = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "path": {"type": "string"},
+    "string": {"type": "string"},
+    "default": {"type": "string"},
+}
+
+
+class ProblemSchema(Schema):
+    """RFC 7807 problem details, as gateway.problems writes them; services' extensions
+    (rule, service, retry_after, ...) may appear beside these members."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"format": "uri"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "Stable error code."})
+    instance = fields.String()
+    request_id = fields.String(metadata={"description": "Quote it when reporting a problem."})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "Validation errors: dotted field path to reasons."})
+
+
+def build_spec(registry, title=DEFAULT_TITLE, version=DEFAULT_VERSION, *, description=None):
+    """The OpenAPI 3.0.3 document (a plain dict) for every route in ``registry``."""
+    plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
+    info = {"description": description} if description else {}
+    spec = APISpec(title=title, version=version, openapi_version=OPENAPI_VERSION,
+                   plugins=[plugin], servers=[{"url": "/"}], info=info)
+    plugin.converter.add_attribute_function(decimal2properties)
+
+    spec.components.schema("Problem", schema=ProblemSchema)
+    for status, (name, text) in ERROR_RESPONSES.items():
+        response = {"description": text,
+                    "content": {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}}
+        if status in (429, 503):
+            response["headers"] = {"Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1}}}
+        spec.components.response(name, response)
+    spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "Access token from POST /api/v1/auth/token."})
+    spec.components.security_scheme("apiToken", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "gx_…",
+        "description": "Long-lived API token of a service account (gx_…)."})
+
+    paths, tags = {}, []
+    for route in registry:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        tags.extend(t for t in route.operation.tags if t not in tags)
+    for tag in tags:
+        spec.tag({"name": tag})
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def decimal2properties(self, field, ret, **kwargs):
+    """Decimals travel as strings so money stays exact: say so, instead of apispec's
+    ``number`` (a client parsing a float would lose cents)."""
+    if not isinstance(field, fields.Decimal) or not field.as_string:
+        return {}
+    bounds = {k: ret.pop(k) for k in ("minimum", "maximum", "exclusiveMinimum",
+                                      "exclusiveMaximum") if k in ret}
+    places = field.places
+    fraction = r"(\.\d+)?" if places is None else (
+        r"(\.\d{1,%d})?" % -places.as_tuple().exponent if places.as_tuple().exponent < 0 else "")
+    props = {"type": "string", "format": "decimal", "pattern": r"^-?\d+" + fraction + "$"}
+    for key, value in bounds.items():
+        props[f"x-{key}"] = str(value)
+    if "default" in ret and ret["default"] is not None:
+        props["default"] = str(ret["default"])
+    return props
+
+
+def _schema_name(schema):
+    """Default naming (class name without ``Schema``); a partial schema (PATCH bodies)
+    gets its own ``...Patch`` component since its required list differs."""
+    name = default_resolver(schema)
+    if not isinstance(schema, type) and getattr(schema, "partial", False):
+        name += "Patch"
+    return name
+
+
+def _operation(route):
+    op = route.operation
+    result = {
+        "operationId": route.operation_id,
+        "summary": op.summary,
+        "tags": list(op.tags),
+        "parameters": _parameters(route),
+        "responses": _responses(route),
+        "security": [{"bearerAuth": []}, {"apiToken": []}] if op.auth else [],
+    }
+    description = op.description or ""
+    if op.roles:
+        description = (description + "\n\n" if description else "") + (
+            "Roles: " + ", ".join(op.roles) + " (admin always).")
+        result["x-roles"] = list(op.roles)
+    if description:
+        result["description"] = description
+    if op.deprecated:
+        result["deprecated"] = True
+    if op.body is not None:
+        body = _schema_instance(op.body, partial=True) if op.partial else op.body
+        result["requestBody"] = {
+            "required": not op.partial and _has_required(op.body),
+            "content": {"application/json": {"schema": body}}}
+    return result
+
+
+def _parameters(route):
+    op = route.operation
+    params = [{"in": "path", "name": p.name, "required": True, "schema": _path_schema(p)}
+              for p in route.path_params]
+    if op.paginated:
+        params.append({"in": "query", "schema": http.paginate_args()})
+    if op.query is not None:
+        params.append({"in": "query", "schema": op.query})
+    if op.idempotent:
+        params.append({
+            "in": "header", "name": http.IDEMPOTENCY_HEADER, "required": False,
+            "description": "Retrying with the same key returns the first answer instead of "
+                           "creating a second record; the same key with another body is 409.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": http.IDEMPOTENCY_KEY_MAX,
+                       "pattern": "^[\\x21-\\x7e]+$"}})
+    return params
+
+
+def _path_schema(param):
+    schema = dict(_CONVERTERS.get(param.converter, {"type": "string"}))
+    if param.converter == "int" and "signed=True" not in (param.args or ""):
+        schema["minimum"] = 0  # werkzeug's int converter matches digits only
+    if param.converter == "any" and param.args:
+        schema = {"type": "string",
+                  "enum": [a.strip().strip("'\"") for a in param.args.split(",") if a.strip()]}
+    return schema
+
+
+def _responses(route):
+    op = route.operation
+    schema = op.response_schema
+    if op.status == 204:
+        success = {"description": "Done; no content."}
+    elif schema is None:
+        success = {"description": op.summary,
+                   "content": {"application/json": {"schema": {"type": "object"}}}}
+    else:
+        if op.many:
+            schema = {"type": "array", "items": schema}
+        success = {"description": op.summary, "content": {"application/json": {"schema": schema}}}
+    responses = {str(op.status): success}
+    for status in op.error_statuses(bool(route.path_params)):
+        name = ERROR_RESPONSES.get(status, (None,))[0]
+        if name is None:
+            raise ValueError(f"{route.method} {route.path}: no shared response for {status}")
+        responses[str(status)] = name
+    return responses
+
+
+def _schema_instance(schema, **modifiers):
+    return resolve_schema_cls(schema)(**modifiers) if isinstance(schema, type) else schema
+
+
+def _has_required(schema):
+    instance = schema() if isinstance(schema, type) else schema
+    return any(f.required for f in instance.fields.values() if not f.dump_only)
+
+
+# --- serving ----------------------------------------------------------------------------
+
+blueprint = Blueprint("openapi", __name__)
+
+
+def init_app(app, *, title=DEFAULT_TITLE, version=DEFAULT_VERSION, description=None,
+             url_prefix="/api/v1"):
+    """Mount the document and the docs page under ``url_prefix``. Order does not matter:
+    the document is built on its first request from the app's url_map, by then complete."""
+    app.extensions[EXTENSION_KEY] = {"title": title, "version": version,
+                                     "description": description, "spec": None}
+    app.register_blueprint(blueprint, url_prefix=url_prefix)
+
+
+def current_spec():
+    """This app's document, built once (routes do not change after the first request)."""
+    state = current_app.extensions.setdefault(
+        EXTENSION_KEY, {"title": DEFAULT_TITLE, "version": DEFAULT_VERSION,
+                        "description": None, "spec": None})
+    if state["spec"] is None:
+        state["spec"] = build_spec(http.Registry.from_app(current_app), state["title"],
+                                   state["version"], description=state["description"])
+    return state["spec"]
+
+
+def _public(view):
+    setattr(view, http.PUBLIC_ATTR, True)
+    return view
+
+
+@blueprint.get("/openapi.json")
+@_public
+def openapi_json():
+    """Public: a client generator or fuzzer must be able to read it before logging in."""
+    return Response(json.dumps(current_spec(), ensure_ascii=False, sort_keys=False),
+                    mimetype="application/json")
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="stylesheet" href="{cdn}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{cdn}/swagger-ui-bundle.js" crossorigin></script>
+<script>
+window.ui = SwaggerUIBundle({{url: {spec_url}, dom_id: "#swagger-ui", deepLinking: true,
+  persistAuthorization: true}});
+</script>
+</body>
+</html>
+"""
+
+
+@blueprint.get("/docs")
+@_public
+def docs():
+    """Swagger UI from a CDN, pointed at the document: no assets to ship or patch."""
+    spec_url = url_for("openapi.openapi_json")
+    title = current_app.extensions.get(EXTENSION_KEY, {}).get("title", DEFAULT_TITLE)
+    page = _DOCS_PAGE.format(title=html.escape(title), cdn=SWAGGER_UI,
+                             spec_url=_js_string(spec_url))
+    return Response(page, mimetype="text/html")
+
+
+def _js_string(value):
+    """A JSON string literal safe inside a <script> element."""
+    return re.sub(r"[<>&]", lambda m: "\\u%04x" % ord(m[0]), json.dumps(value))
