@@ -1,0 +1,567 @@
+"""The gateway's WSGI application: ``create_app(config=None) -> Flask``.
+
+Run it under gunicorn ``gthread`` workers (``services/gateway/gunicorn.conf.py``): plain OS
+threads, never eventlet-patched, so the RPC pool (``gateway.rpc_pool``) and SQLite use real
+locks and sockets.
+
+Every request goes through the same steps before its view: a request id (``X-Request-ID``
+honoured when sane), CORS preflight, authentication (JWT access token or ``gx_`` API
+token), per-principal rate limiting, body size and JSON checks. Every error leaves as
+``application/problem+json`` (``gateway.problems``).
+
+Extension points for endpoint modules (listed in :data:`API_MODULES`)::
+
+    from flask import Blueprint, g
+    from gateway.app import json_body, public, requires_auth, requires_roles, rpc_pool
+
+    blueprint = Blueprint("customers", __name__, url_prefix="/customers")  # under /api/v1
+
+    @blueprint.get("/<number>")
+    @requires_auth
+    def get_customer(number):
+        with rpc_pool().client() as rpc:          # the caller's Actor travels as context
+            return rpc.customer.get(number)
+
+Authentication is required by default: a view without ``@public`` refuses anonymous
+callers even if it forgets ``@requires_auth``. ``g.actor`` is the caller's
+``guanxi_common.context.Actor`` (with the request id), ``g.principal`` the verified
+identity (``kind`` user/service, ``token_id`` for API tokens). Raise any
+``GuanxiError`` (or let one come back over RPC) and it is rendered with the right status.
+"""
+import logging
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
+from functools import wraps
+from importlib import import_module
+
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter,
+                               Histogram, generate_latest)
+from werkzeug.exceptions import (BadRequest, HTTPException, RequestEntityTooLarge,
+                                 UnsupportedMediaType)
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from guanxi_common import access, logs
+from guanxi_common.config import DEFAULT_AMQP_URI, database_url, env
+from guanxi_common.db import UnitOfWork, check_engine, make_engine, make_session_factory
+from guanxi_common.errors import Forbidden, GuanxiError, ServiceUnavailable, ValidationFailed
+from guanxi_common.validation import load
+
+from gateway import ratelimit, security, users
+from gateway.problems import (PROBLEM_CONTENT_TYPE, RateLimited, Unauthenticated, problem_for,
+                              problem_headers)
+from gateway.rpc_pool import RpcPool
+
+log = logging.getLogger("gateway")
+
+API_PREFIX = "/api/v1"
+
+#: The endpoint modules, in one place. Each exposes ``blueprint`` (a ``flask.Blueprint``
+#: whose ``url_prefix``, if any, is relative to ``/api/v1``). Modules not written yet are
+#: skipped, so endpoint work can land one module at a time; add new modules here.
+API_MODULES = (
+    "gateway.api_auth",
+    "gateway.openapi",
+    "gateway.api.customers",
+    "gateway.api.lookup",
+    "gateway.api.sales",
+    "gateway.api.reports",
+)
+
+#: Probes and metrics: no authentication, no rate limit (Kubernetes and Prometheus poll them).
+_UNGUARDED_ENDPOINTS = frozenset({"healthz", "readyz", "metrics"})
+_PUBLIC = "_guanxi_public"  # == gateway.http.PUBLIC_ATTR
+_REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+_JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_LATENCY_BUCKETS = (.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
+
+HTTP_REQUESTS = Counter("guanxi_gateway_http_requests_total",
+                        "HTTP requests answered, by route template and status",
+                        ["method", "route", "status"])
+HTTP_LATENCY = Histogram("guanxi_gateway_http_request_duration_seconds",
+                         "HTTP request latency by route template", ["method", "route"],
+                         buckets=_LATENCY_BUCKETS)
+RPC_LATENCY = Histogram("guanxi_gateway_rpc_duration_seconds",
+                        "RPC calls made by the gateway, by target service and outcome",
+                        ["service", "outcome"], buckets=_LATENCY_BUCKETS)
+
+
+# --- configuration ----------------------------------------------------------------------
+
+def load_config(overrides=None):
+    """The gateway's settings: environment variables (same names as the keys) with
+    working defaults, then ``overrides``."""
+    overrides = dict(overrides or {})
+    origins = overrides.pop("GATEWAY_CORS_ORIGINS", env("GATEWAY_CORS_ORIGINS", ""))
+    if isinstance(origins, str):
+        origins = [o.strip().rstrip("/") for o in origins.split(",") if o.strip()]
+    config = {
+        "GATEWAY_PORT": env("GATEWAY_PORT", 8000, int),
+        "AMQP_URI": env("AMQP_URI", DEFAULT_AMQP_URI),
+        "GATEWAY_DATABASE_URL": overrides.pop("GATEWAY_DATABASE_URL", None)
+        or database_url("gateway"),
+        "GATEWAY_RPC_POOL_SIZE": env("GATEWAY_RPC_POOL_SIZE", 16, int),
+        "RPC_TIMEOUT": env("RPC_TIMEOUT", 5.0, float),
+        "GATEWAY_RPC_CONNECT_TIMEOUT": env("GATEWAY_RPC_CONNECT_TIMEOUT", 2.0, float),
+        "GATEWAY_MAX_BODY_BYTES": env("GATEWAY_MAX_BODY_BYTES", 1024 * 1024, int),
+        "GATEWAY_CORS_ORIGINS": frozenset(origins),
+        "GATEWAY_CORS_MAX_AGE": env("GATEWAY_CORS_MAX_AGE", 600, int),
+        "GATEWAY_RATE_LIMIT": env("GATEWAY_RATE_LIMIT", ratelimit.DEFAULT_RATE),
+        "GATEWAY_RATE_BURST": env("GATEWAY_RATE_BURST", None, int),
+        "GATEWAY_ACCESS_TTL": env("GATEWAY_ACCESS_TTL", 900, int),
+        "GATEWAY_REFRESH_TTL": env("GATEWAY_REFRESH_TTL", 14 * 86400, int),
+        "GATEWAY_JWT_ISSUER": env("GATEWAY_JWT_ISSUER", "guanxi"),
+        "GATEWAY_JWT_AUDIENCE": env("GATEWAY_JWT_AUDIENCE", "guanxi-api"),
+        "GATEWAY_JWT_SECRET": None,  # None: security.load_secret() (env or var/ file)
+        "GATEWAY_TRUSTED_PROXIES": env("GATEWAY_TRUSTED_PROXIES", 0, int),
+        "READY_CHECK_TIMEOUT": env("READY_CHECK_TIMEOUT", 2.0, float),
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+        "LOG_JSON": env("LOG_JSON", True, bool),
+        "GATEWAY_ACCESS_LOG": env("GATEWAY_ACCESS_LOG", True, bool),
+    }
+    config.update(overrides)
+    return config
+
+
+def _make_limiter(config):
+    text = str(config["GATEWAY_RATE_LIMIT"]).strip().lower()
+    if text in ("off", "none", "unlimited"):
+        return ratelimit.Unlimited()
+    rate = ratelimit.parse_rate(text)
+    burst = config["GATEWAY_RATE_BURST"] or max(1, int(2 * rate + 0.999999))
+    return ratelimit.RateLimiter(rate, burst)
+
+
+# --- the RPC pool -----------------------------------------------------------------------
+
+class GatewayRpc:
+    """``app.extensions["guanxi_rpc"]``: the process's :class:`RpcPool`, made on first use
+    (so gunicorn forks before any broker connection exists) and again if the process was
+    forked after that; every call is timed by target service."""
+
+    def __init__(self, factory):
+        self._factory = factory
+        self._pool = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    @property
+    def pool(self):
+        pool = self._pool
+        if pool is None or self._pid != os.getpid():
+            with self._lock:
+                if self._pool is None or self._pid != os.getpid():
+                    self._pool, self._pid = self._factory(), os.getpid()
+                pool = self._pool
+        return pool
+
+    @contextmanager
+    def client(self, actor=None, timeout=None, deadline=None):
+        """``with rpc_pool().client() as rpc: rpc.customer.get(n)``; ``actor`` defaults to
+        the request's ``g.actor``."""
+        with self.pool.client(actor or _request_actor(), timeout=timeout,
+                              deadline=deadline) as lease:
+            yield _MeteredLease(lease)
+
+    def gather(self, calls, timeout=None, *, actor=None):
+        """``RpcPool.gather`` with the request's actor; see there."""
+        metered = {name: _metered_section(fn) for name, fn in calls.items()}
+        return self.pool.gather(metered, timeout=timeout, actor=actor or _request_actor())
+
+    def stats(self):
+        return self._pool.stats() if self._pool is not None else {}
+
+    def close(self):
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
+def _metered_section(fn):
+    return lambda rpc: fn(_MeteredLease(rpc))
+
+
+def _request_actor():
+    actor = g.get("actor") if has_request_context() else None
+    if actor is None:
+        raise Unauthenticated("authentication required")
+    return actor
+
+
+class _MeteredLease:
+    def __init__(self, lease):
+        self._lease = lease
+
+    def __getattr__(self, service):
+        if service.startswith("_"):
+            raise AttributeError(service)
+        return _MeteredService(self._lease[service], service)
+
+    __getitem__ = __getattr__
+
+
+class _MeteredService:
+    def __init__(self, proxy, service):
+        self._proxy, self._service = proxy, service
+
+    def __getattr__(self, method):
+        if method.startswith("__"):
+            raise AttributeError(method)
+        target, service = getattr(self._proxy, method), self._service
+
+        def call(*args, **kwargs):
+            started, outcome = time.perf_counter(), "ok"
+            try:
+                return target(*args, **kwargs)
+            except ServiceUnavailable:
+                outcome = "unavailable"
+                raise
+            except GuanxiError:
+                outcome = "refused"  # the service answered with a typed error
+                raise
+            except BaseException:
+                outcome = "error"
+                raise
+            finally:
+                RPC_LATENCY.labels(service, outcome).observe(time.perf_counter() - started)
+
+        return call
+
+    __getitem__ = __getattr__
+
+
+def rpc_pool():
+    """The current app's :class:`GatewayRpc`."""
+    return current_app.extensions["guanxi_rpc"]
+
+
+# --- database ---------------------------------------------------------------------------
+
+@contextmanager
+def db_session():
+    """A session in its own transaction: committed on a clean exit, rolled back on an
+    exception. On SQLite the unit of work serialises writers of this process."""
+    uow = UnitOfWork(current_app.extensions["guanxi_db"], "gateway",
+                     g.get("actor") if has_request_context() else None)
+    try:
+        with uow:
+            yield uow.session
+    finally:
+        uow.close()
+
+
+def token_service():
+    return current_app.extensions["guanxi_tokens"]
+
+
+# --- view helpers -----------------------------------------------------------------------
+
+def public(view):
+    """Mark a view as open to anonymous callers (rate-limited by client address)."""
+    setattr(view, _PUBLIC, True)
+    return view
+
+
+def requires_auth(view):
+    """Refuse anonymous callers with 401 (the default anyway; this states it)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.get("actor") is None:
+            raise Unauthenticated("authentication required")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def requires_roles(*roles):
+    """Authenticated and holding one of ``roles`` (admin always passes), else 403."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            actor = g.get("actor")
+            if actor is None:
+                raise Unauthenticated("authentication required")
+            access.ensure_role(actor, *roles, action=view.__name__)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def json_body(schema=None):
+    """The request's JSON object (loaded with ``schema`` if given; errors name fields)."""
+    payload = None
+    if request.get_data(cache=True):
+        try:
+            payload = request.get_json()
+        except UnsupportedMediaType:
+            raise
+        except BadRequest:
+            raise BadRequest("The body is not valid JSON.") from None
+    if schema is None:
+        if not isinstance(payload, dict):
+            raise ValidationFailed("the body must be a JSON object",
+                                   {"_schema": ["must be a JSON object"]})
+        return payload
+    return load(schema, payload if payload is not None else {}, field="body")
+
+
+def query_args(schema):
+    """Query parameters loaded with ``schema`` (strings coerced by its fields)."""
+    return load(schema, request.args.to_dict())
+
+
+# --- the application --------------------------------------------------------------------
+
+def create_app(config=None):
+    """The gateway WSGI app; ``config`` overrides the environment (keys as in
+    :func:`load_config`; also ``RATE_LIMITER`` / ``RPC_POOL`` objects for tests)."""
+    config = load_config(config)
+    app = Flask("gateway", static_folder=None)
+    app.config.update(config)
+    app.config["MAX_CONTENT_LENGTH"] = config["GATEWAY_MAX_BODY_BYTES"]
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False
+    if config["LOG_JSON"]:
+        logs.configure_logging("gateway", config["LOG_LEVEL"])
+    if config["GATEWAY_TRUSTED_PROXIES"] > 0:
+        hops = config["GATEWAY_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    engine = make_engine(config["GATEWAY_DATABASE_URL"])
+    app.extensions["guanxi_engine"] = engine
+    app.extensions["guanxi_db"] = make_session_factory(engine)
+    secret = config["GATEWAY_JWT_SECRET"] or security.load_secret()
+    app.extensions["guanxi_tokens"] = security.TokenService(
+        secret, issuer=config["GATEWAY_JWT_ISSUER"], audience=config["GATEWAY_JWT_AUDIENCE"],
+        access_ttl=config["GATEWAY_ACCESS_TTL"], refresh_ttl=config["GATEWAY_REFRESH_TTL"])
+    app.extensions["guanxi_limiter"] = config.get("RATE_LIMITER") or _make_limiter(config)
+    app.extensions["guanxi_rpc"] = config.get("RPC_POOL") or GatewayRpc(lambda: RpcPool(
+        config["AMQP_URI"], size=config["GATEWAY_RPC_POOL_SIZE"], timeout=config["RPC_TIMEOUT"],
+        connect_timeout=config["GATEWAY_RPC_CONNECT_TIMEOUT"]))
+    # gateway.http.current_actor() asks this when a view runs without g.actor set.
+    app.extensions["gateway.authenticator"] = _authenticated_actor
+    app.extensions["guanxi_ready"] = ThreadPoolExecutor(max_workers=2,
+                                                        thread_name_prefix="gateway-ready")
+
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    app.register_error_handler(Exception, _render_error)
+    _register_operational_routes(app)
+    register_blueprints(app)
+    return app
+
+
+def register_blueprints(app):
+    """Import every module of :data:`API_MODULES` that exists and mount its blueprint
+    under ``/api/v1``. A module that exists but fails to import is an error, not a skip."""
+    for name in API_MODULES:
+        try:
+            module = import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+                log.debug("endpoint module %s not present", name)
+                continue
+            raise
+        blueprint = module.blueprint
+        app.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
+
+
+# --- request pipeline -------------------------------------------------------------------
+
+def _request_id(header):
+    if header and len(header) <= 128 and all(c in _REQUEST_ID_OK for c in header):
+        return header
+    return str(uuid.uuid4())
+
+
+def _before_request():
+    g.started = time.perf_counter()
+    g.request_id = _request_id(request.headers.get("X-Request-ID"))
+    g.actor = g.principal = None
+    logs.set_context(service="gateway", request_id=g.request_id)
+    if (request.method == "OPTIONS" and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers):
+        return _preflight()
+    if request.endpoint in _UNGUARDED_ENDPOINTS:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and not getattr(view, _PUBLIC, False):
+        try:
+            _authenticate()
+        except GuanxiError:
+            _rate_limit(_client_key())  # failed credentials are limited per address
+            raise
+    _rate_limit(_principal_key() if g.principal else _client_key())
+    _check_body()
+    return None
+
+
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    if not header:
+        raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>'")
+    if scheme.lower() != "bearer" or not credentials:
+        raise security.TokenInvalid(security.MALFORMED)
+    if credentials.startswith(security.API_TOKEN_PREFIX + "_"):
+        with db_session() as session:
+            principal = users.authenticate_api_token(session, credentials)
+    else:
+        claims = token_service().verify(credentials, security.ACCESS)
+        principal = {"user_id": claims["sub"], "roles": claims["roles"],
+                     "region": claims.get("region"), "kind": claims["kind"], "token_id": None}
+    g.actor = security.principal_to_actor(principal, g.request_id)
+    g.principal = principal
+
+
+def _authenticated_actor():
+    if g.get("actor") is None:
+        _authenticate()
+    return g.actor
+
+
+def _principal_key():
+    principal = g.principal
+    if principal.get("token_id"):
+        return f"token:{principal['token_id']}"
+    return f"user:{principal['user_id']}"
+
+
+def _client_key():
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _rate_limit(key):
+    allowed, retry_after = current_app.extensions["guanxi_limiter"].check(key)
+    if not allowed:
+        raise RateLimited("rate limit exceeded; retry later",
+                          {"retry_after": int(ratelimit.retry_after_header(retry_after))})
+
+
+def _check_body():
+    length = request.content_length
+    if length is not None and length > current_app.config["GATEWAY_MAX_BODY_BYTES"]:
+        raise RequestEntityTooLarge(
+            f"The body may be at most {current_app.config['GATEWAY_MAX_BODY_BYTES']} bytes.")
+    if request.method in _JSON_METHODS and (length or request.headers.get("Transfer-Encoding")):
+        if not request.is_json:
+            raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).")
+
+
+def _allowed_origin():
+    origin = request.headers.get("Origin")
+    if origin and origin.rstrip("/") in current_app.config["GATEWAY_CORS_ORIGINS"]:
+        return origin
+    return None
+
+
+def _preflight():
+    origin = _allowed_origin()
+    if origin is None:
+        raise Forbidden("this origin may not call the API", {"origin": request.headers["Origin"]})
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = (
+        "Authorization, Content-Type, Idempotency-Key, X-Request-ID")
+    response.headers["Access-Control-Max-Age"] = str(current_app.config["GATEWAY_CORS_MAX_AGE"])
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+def _after_request(response):
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers["X-Request-ID"] = request_id
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    origin = _allowed_origin()
+    if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = (
+            "X-Request-ID, Retry-After, Location, WWW-Authenticate")
+        response.vary.add("Origin")
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    HTTP_LATENCY.labels(request.method, route).observe(elapsed)
+    if current_app.config["GATEWAY_ACCESS_LOG"] and request.endpoint not in _UNGUARDED_ENDPOINTS:
+        log.info("%s %s %s", request.method, request.path, response.status_code,
+                 extra={"http_method": request.method, "path": request.path, "route": route,
+                        "status": response.status_code,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "user_id": g.actor.user_id if g.get("actor") else None,
+                        "remote_addr": request.remote_addr})
+    return response
+
+
+def _render_error(exc):
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 400:
+        return exc  # routing redirects are answers, not errors
+    status, body = problem_for(exc, instance=request.path, request_id=g.get("request_id"))
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_CONTENT_TYPE
+    response.headers.update(problem_headers(exc))
+    if isinstance(exc, HTTPException) and exc.code == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+# --- probes and metrics -----------------------------------------------------------------
+
+def _register_operational_routes(app):
+    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    app.add_url_rule("/readyz", "readyz", _readyz)
+    app.add_url_rule("/metrics", "metrics", _metrics)
+
+
+def _check_broker(uri, timeout):
+    from kombu import Connection
+    connection = Connection(uri, connect_timeout=timeout,
+                            transport_options={"read_timeout": timeout,
+                                               "write_timeout": timeout})
+    try:
+        connection.ensure_connection(max_retries=0)
+    finally:
+        connection.collect()
+    return True
+
+
+def _readyz():
+    """Database and broker reachable, answered within ``READY_CHECK_TIMEOUT`` whatever
+    they do (a check still running then counts as failed)."""
+    timeout = current_app.config["READY_CHECK_TIMEOUT"]
+    executor = current_app.extensions["guanxi_ready"]
+    checks = {
+        "database": executor.submit(check_engine, current_app.extensions["guanxi_engine"]),
+        "broker": executor.submit(_check_broker, current_app.config["AMQP_URI"], timeout),
+    }
+    wait_futures(checks.values(), timeout=timeout)
+    results = {}
+    for name, future in checks.items():
+        if not future.done():
+            results[name] = "timeout"
+        elif future.exception() is not None:
+            results[name] = f"error: {type(future.exception()).__name__}"
+        else:
+            results[name] = "ok"
+    ready = all(value == "ok" for value in results.values())
+    body = {"status": "ready" if ready else "not_ready", "checks": results}
+    return jsonify(body), 200 if ready else 503
+
+
+def _metrics():
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # gunicorn with several workers: add up what every worker process recorded.
+        from prometheus_client import multiprocess
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,94 @@
+"""Marshmallow schemas of the gateway's own endpoints (auth, users, API tokens).
+
+Input schemas refuse unknown fields, so a typo such as ``usename`` is named in a 422
+rather than ignored. The same classes describe the OpenAPI document.
+"""
+from marshmallow import RAISE, Schema, fields, validate
+
+from gateway.roles import ROLES
+from gateway.security import MAX_TOKEN_LENGTH, PASSWORD_MAX_LENGTH
+
+ROLE = fields.String(validate=validate.OneOf(list(ROLES)))
+USERNAME = validate.And(validate.Length(min=3, max=64),
+                        validate.Regexp(r"^[^\s/\\:]+$",
+                                        error="must not contain spaces, slashes or colons"))
+REGION = validate.Length(min=1, max=40)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class LoginSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True,
+                             validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH))
+
+
+class RefreshSchema(StrictSchema):
+    refresh_token = fields.String(required=True,
+                                  validate=validate.Length(min=1, max=MAX_TOKEN_LENGTH))
+
+
+class TokenResponseSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"enum": ["bearer"]})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+
+
+class UserCreateSchema(StrictSchema):
+    username = fields.String(required=True, validate=USERNAME)
+    # The policy itself (length, not blank) is checked by security.check_password_policy.
+    password = fields.String(required=True)
+    roles = fields.List(ROLE, required=True, validate=validate.Length(min=1, max=len(ROLES)))
+    region = fields.String(load_default=None, allow_none=True, validate=REGION)
+    active = fields.Boolean(load_default=True)
+
+
+class UserSchema(Schema):
+    id = fields.String()
+    username = fields.String()
+    roles = fields.List(fields.String())
+    region = fields.String(allow_none=True)
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class MeSchema(Schema):
+    user_id = fields.String()
+    username = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+    region = fields.String(allow_none=True)
+    kind = fields.String(metadata={"enum": ["user", "service"]})
+    token_id = fields.String(allow_none=True)
+
+
+class ApiTokenCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    username = fields.String(load_default=None, allow_none=True, validate=USERNAME,
+                             metadata={"description": "the token's user; default: the caller"})
+    roles = fields.List(ROLE, load_default=None, allow_none=True,
+                        validate=validate.Length(min=1, max=len(ROLES)),
+                        metadata={"description": "default: all roles of the user"})
+    region = fields.String(load_default=None, allow_none=True, validate=REGION)
+
+
+class ApiTokenSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    user_id = fields.String()
+    roles = fields.List(fields.String())
+    region = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+
+
+class ApiTokenCreatedSchema(ApiTokenSchema):
+    token = fields.String(metadata={"description": "the plaintext, shown only in this answer"})
+
+
+class ApiTokenListQuerySchema(StrictSchema):
+    include_revoked = fields.Boolean(load_default=False)
