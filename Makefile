@@ -22,7 +22,7 @@ FORMAT ?= jsonl
 SUPERVISE := $(BIN)/python scripts/supervise.py $(if $(SERVICES),--only $(SERVICES))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv broker migrate run up down status test test-unit seed bench export dlq dlq-redrive clean
+.PHONY: help venv broker migrate gateway-admin run up down status test test-unit seed bench export dlq dlq-redrive clean
 
 help: ## list the targets
 	@echo "Guanxi CRM. On a fresh machine: 'make run' (start everything) and 'make test' (whole suite)."
@@ -43,11 +43,14 @@ broker: ## make sure RabbitMQ (+ management API) answers; installs/starts a loca
 migrate: venv ## apply every service's migrations
 	$(BIN)/python -m guanxi_common.migrate --all
 
-run: venv broker migrate ## run every service in the foreground; Ctrl-C stops them
+run: venv broker migrate gateway-admin ## run every service in the foreground; Ctrl-C stops them
 	$(SUPERVISE)
 
-up: venv broker migrate ## start every service in the background; returns when all answer /readyz
+up: venv broker migrate gateway-admin ## start every service in the background; returns when all answer /readyz
 	$(SUPERVISE) --detach
+
+gateway-admin: venv ## the gateway's first admin (ADMIN_USERNAME / ADMIN_PASSWORD; a generated password is printed once)
+	@$(BIN)/python -m gateway.bootstrap
 
 down: ## stop what 'make up' started
 	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/supervise.py --stop; \
@@ -65,8 +68,9 @@ test: venv broker ## the whole suite against the real broker (PYTEST_ARGS=...)
 test-unit: venv ## only the tests that need neither broker nor processes
 	$(BIN)/python -m pytest $(PYTEST_BROKER) -m "not integration and not slow and not postgres" $(PYTEST_ARGS)
 
-seed: venv broker migrate ## load demo customers and their sales history (N=1000 by default)
+seed: venv broker migrate ## load demo customers and their sales history (N=1000 by default), demo users per role
 	$(BIN)/python scripts/seed.py --count $(N)
+	@$(BIN)/python -m gateway.bootstrap --demo-users
 
 bench: venv broker migrate ## run the benchmarks; writes bench/results.json
 	$(BIN)/python bench/run.py

@@ -59,16 +59,16 @@ class ExtraCommand:
     pythonpath: list = field(default_factory=list)
 
 
-#: Hook for extra commands. The gateway is a WSGI app under gunicorn, not a Nameko
-#: service; it joins `make run` / `make up` as soon as its wsgi module exists.
+#: Hook for extra commands. The gateway is a WSGI app under gunicorn (gthread workers:
+#: gunicorn 27 has no eventlet worker), not a Nameko service; its settings are in
+#: services/gateway/gunicorn.conf.py.
 EXTRA_COMMANDS = [
     ExtraCommand(
         name="gateway",
-        marker="services/gateway/gateway/wsgi.py",
+        marker="services/gateway/gunicorn.conf.py",
         argv=lambda python, port: [
-            python, "-m", "gunicorn", "--worker-class", "eventlet",
-            "--bind", f"0.0.0.0:{port}", "--graceful-timeout", "8",
-            "--access-logfile", "-", "gateway.wsgi:app"],
+            python, "-m", "gunicorn", "-c", str(ROOT / "services/gateway/gunicorn.conf.py"),
+            "--bind", f"0.0.0.0:{port}"],
         signature="gunicorn",
         pythonpath=["services/gateway"],
     ),
