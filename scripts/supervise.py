@@ -65,7 +65,7 @@ class ExtraCommand:
 EXTRA_COMMANDS = [
     ExtraCommand(
         name="gateway",
-        marker="services/gateway/gunicorn.conf.py",
+        marker="gateway/gunicorn.conf.py",  # relative to the services directory
         argv=lambda python, port: [
             python, "-m", "gunicorn", "-c", str(ROOT / "services/gateway/gunicorn.conf.py"),
             "--bind", f"0.0.0.0:{port}"],
@@ -109,7 +109,7 @@ def discover(services_dir, only=None):
         procs.append(Proc(name, [sys.executable, "-m", "guanxi_common.runner", name],
                           http_port(name), "guanxi_common.runner", [folder.resolve()]))
     for extra in EXTRA_COMMANDS:
-        if (ROOT / extra.marker).is_file():
+        if (Path(services_dir) / extra.marker).is_file():
             port = http_port(extra.name)
             procs.append(Proc(extra.name, extra.argv(sys.executable, port), port,
                               extra.signature, [ROOT / p for p in extra.pythonpath]))
