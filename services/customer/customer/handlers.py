@@ -569,13 +569,13 @@ def claim(uow, ref, policy, now=None):
     actor = uow.actor
     access.ensure_role(actor, "sales_rep", "sales_manager", action="claim from the pool")
     customer = repo.get_customer(uow.session, ref, for_update=True)
-    access.ensure_write(actor, customer)  # a manager claims only in their region
     _ensure_live(customer)
     try:
         pool.can_claim(customer.owner_id, actor.user_id, _owned_count(uow.session, actor.user_id),
                        customer.last_owner_id, customer.released_at, now or utcnow(), policy)
     except pool.PoolRuleError as exc:
         raise BusinessRuleViolation(str(exc), {"rule": exc.code, "customer": customer.number}) from exc
+    access.ensure_write(actor, customer)  # a manager claims only in their region
     return _set_owner(uow, customer, actor.user_id, "claimed", now=now)
 
 
