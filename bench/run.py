@@ -17,7 +17,11 @@ d. ``order_place_nameko``: orders per second placed with ``sales.place_order`` o
 e. ``event_propagation_customer_to_sales`` (p50, p95 in ms): from ``customer.update``
    returning to the sales replica having applied the ``customer.updated`` event, beside
    ``broker_publish_consume`` (p50, p95 in ms): a raw pika publish-to-consume on the same
-   broker in the same run (how both are measured: bench/sales_bench.py).
+   broker in the same run (how both are measured: bench/sales_bench.py);
+f. the gateway (issue #4) under gunicorn beside the same services:
+   ``GET /api/v1/customers/{number}`` against direct RPC ``get`` and ``POST /api/v1/orders``
+   against direct ``place_order``, at the same client concurrency (``BENCH_GATEWAY_CONCURRENCY``,
+   default 4 and 8; goal: the gateway's GET >= 0.7 x direct; bench/gateway_bench.py).
 
 The customer service runs as a real subprocess (``python -m guanxi_common.runner customer``)
 on a benchmark database under var/bench/ (built once by bench/dataset.py and cached) and a
@@ -57,6 +61,7 @@ sys.path.insert(0, str(HERE))
 
 import dataset  # noqa: E402
 import echo  # noqa: E402
+import gateway_bench  # noqa: E402
 import sales_bench  # noqa: E402
 from customer import demo  # noqa: E402
 from guanxi_common.config import DEFAULT_AMQP_URI, env  # noqa: E402
@@ -154,7 +159,10 @@ def stop_process(proc, timeout=15):
 def kill_children():
     for proc in list(_children):
         if proc.poll() is None:
-            proc.kill()
+            try:  # the whole group: gunicorn's workers too
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                proc.kill()
             proc.wait(5)
 
 
@@ -481,6 +489,13 @@ def main():
             time.sleep(1.5)  # the relay's last pass
             stored, published = sales_bench.outbox_counts(sales_db)
             say(f"  sales outbox: {stored:,} order events stored, {published:,} published")
+
+            say(f"\n[f] the gateway under gunicorn vs direct RPC, {CALLS} gets and {ORDER_CALLS} orders "
+                f"per measurement, concurrency {', '.join(map(str, gateway_bench.CONCURRENCIES))}")
+            gateway_results, _ = gateway_bench.run(
+                amqp_uri, refs, buyers, calls=CALLS, order_calls=ORDER_CALLS,
+                pids={"customer": customer_service.proc.pid, "sales": sales_service.proc.pid},
+                start_process=start_process, stop_process=stop_process, free_port=free_port, say=say)
         finally:
             sales_service.stop()
     finally:
@@ -491,6 +506,8 @@ def main():
                 "broker_publish_consume_p50")
     results.add("event_propagation_customer_to_sales_p95", percentile(propagation, 95), "ms",
                 "broker_publish_consume_p95")
+    for name, value, unit, baseline in gateway_results:
+        results.add(name, value, unit, baseline)
     results.write()
 
     say("\ngoals:")
@@ -499,6 +516,10 @@ def main():
     say(f"  customer get / raw echo = {get_ratio:.2f} (goal >= 0.5): {'met' if get_ratio >= 0.5 else 'MISSED'}")
     say(f"  search p95 {label(big)} / {label(small)} = {p95_ratio:.2f} (goal <= 3): "
         f"{'met' if p95_ratio <= 3 else 'MISSED'}")
+    for n in gateway_bench.CONCURRENCIES:
+        gw = next(i["ratio"] for i in results.items if i["name"] == f"gateway_get_customer_concurrent_{n}")
+        say(f"  gateway GET customer / direct RPC get, {n} clients = {gw:.2f} (goal >= 0.7): "
+            f"{'met' if gw >= 0.7 else 'MISSED'}")
     say(f"\nwrote {RESULTS.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")
 
 
