@@ -77,6 +77,9 @@ def test_typed_errors_cross_the_wire(customer_service, rpc_client):
     with pytest.raises(ValidationFailed) as err:
         admin.customer.create("not an object")
     assert "customer" in err.value.details
+    with pytest.raises(ValidationFailed) as err:  # optional fields, but a phone needs its value
+        admin.customer.update(first["number"], {"phones": [{"label": "mobile"}]})
+    assert "phones.0.value" in err.value.details
     with pytest.raises(NotFound):
         admin.customer.get("C09999999")
     rep_owned = rpc_client(REP).customer.create({"party_type": "company", "name": "代表的公司"})

@@ -24,6 +24,7 @@ from guanxi_common.validation import int_arg, load, text_arg
 
 api = rpc(expected_exceptions=EXPECTED)
 customer_out = CustomerOut()
+UPDATABLE = tuple(CustomerUpdateSchema().fields)
 
 
 class CustomerService(ServiceBase):
@@ -46,7 +47,8 @@ class CustomerService(ServiceBase):
 
     @api
     def update(self, ref, changes):
-        data = load(CustomerUpdateSchema(), changes, field="changes", partial=True)
+        # partial at the top level only: a phone in the list still needs its value
+        data = load(CustomerUpdateSchema(), changes, field="changes", partial=UPDATABLE)
         with self.uow as uow:
             customer = handlers.update_customer(uow, text_arg("ref", ref), data)
         return customer_out.dump(customer)

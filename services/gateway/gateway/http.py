@@ -155,6 +155,7 @@ class Operation:
     partial: bool = False
     description: str | None = None
     deprecated: bool = False
+    produces: tuple = ()
 
     @property
     def response_schema(self):
@@ -250,7 +251,8 @@ def openapi_path(rule):
 
 def endpoint(blueprint, rule, methods=("GET",), *, summary, tags=(), body=None, query=None,
              response=None, status=200, many=False, roles=None, paginated=False, errors=(),
-             idempotent=False, auth=True, partial=None, description=None, deprecated=False):
+             idempotent=False, auth=True, partial=None, description=None, deprecated=False,
+             produces=()):
     """Register the decorated view on ``blueprint`` at ``rule`` and record it for the
     document. See the module docstring for what the view receives and may return.
 
@@ -258,7 +260,8 @@ def endpoint(blueprint, rule, methods=("GET",), *, summary, tags=(), body=None, 
     ``errors``: statuses the view itself may cause (404, 409, ...); 401/403/422/429/503
     and the path's 404 are added from the other arguments. ``auth=False`` only for what
     must work without credentials (the token endpoint). ``partial`` defaults to true for
-    PATCH so an update carries only what changes.
+    PATCH so an update carries only what changes. ``produces``: the media types of a
+    success body that is not JSON (a view returning its own ``Response``: CSV, JSON Lines).
     """
     methods = tuple(m.upper() for m in ([methods] if isinstance(methods, str) else methods))
     if not methods:
@@ -281,8 +284,12 @@ def endpoint(blueprint, rule, methods=("GET",), *, summary, tags=(), body=None, 
             query=query, response=response, status=status, many=many,
             roles=tuple(roles or ()), paginated=paginated, errors=tuple(errors),
             idempotent=idempotent, auth=auth, partial=partial,
-            description=description or _docstring(view), deprecated=deprecated)
+            description=description or _docstring(view), deprecated=deprecated,
+            produces=tuple([produces] if isinstance(produces, str) else produces))
         body_schema = _instance(body)
+        # Partial at the top level only, as documented: an item of a nested list (a phone
+        # in a PATCH) still needs its required fields; ``partial=True`` would reach into it.
+        load_partial = tuple(body_schema.fields) if partial and body_schema is not None else False
         query_schema = _instance(query)
         list_fields = _list_keys(query_schema)
 
@@ -293,7 +300,8 @@ def endpoint(blueprint, rule, methods=("GET",), *, summary, tags=(), body=None, 
                 access.ensure_role(actor, *op.roles, action=op.summary)
             kwargs = dict(path_args)
             if body_schema is not None:
-                kwargs["body"] = load(body_schema, _json_body(), field="body", partial=partial)
+                kwargs["body"] = load(body_schema, _json_body(), field="body",
+                                      partial=load_partial)
             if query_schema is not None or paginated:
                 query_data, paging = _load_query(query_schema, list_fields, paginated)
                 if query_schema is not None:

@@ -190,6 +190,9 @@ def _responses(route):
     schema = op.response_schema
     if op.status == 204:
         success = {"description": "Done; no content."}
+    elif op.produces:  # the view streams its own body (CSV, JSON Lines): text, not JSON
+        success = {"description": op.summary,
+                   "content": {media: {"schema": {"type": "string"}} for media in op.produces}}
     elif schema is None:
         success = {"description": op.summary,
                    "content": {"application/json": {"schema": {"type": "object"}}}}

@@ -255,7 +255,8 @@ def assign(number, body):
 # --- export and privacy -------------------------------------------------------------------
 
 @endpoint(blueprint, "/customers/export", summary="Export customers (streamed)", tags=TAG,
-          roles=("auditor", "sales_manager", "marketer"), query=s.ExportQuerySchema)
+          roles=("auditor", "sales_manager", "marketer"), query=s.ExportQuerySchema,
+          produces=tuple(t.split(";")[0] for t in EXPORT_CONTENT_TYPES.values()))
 def export_customers(query):
     """JSON Lines (``application/x-ndjson``, one customer-record.v1 per line) or CSV, streamed
     batch by batch; merged and erased customers are left out, regional callers get their

@@ -20,7 +20,7 @@ like every later read) and documented as ``string``/``decimal`` patterns.
 """
 from datetime import date as _date
 from datetime import datetime as _datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -68,7 +68,13 @@ def _places(limit):
     quantum = Decimal(1).scaleb(-limit)
 
     def check(value):
-        if value is not None and value != value.quantize(quantum):
+        if value is None:
+            return
+        try:
+            exact = value == value.quantize(quantum)
+        except InvalidOperation:  # more digits than a decimal context holds (28)
+            raise ValidationError("too large") from None
+        if not exact:
             raise ValidationError(f"at most {limit} decimal places")
     return check
 
