@@ -246,3 +246,31 @@ def test_migration_helpers_create_the_messaging_tables(tmp_path, db_url):
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
     finally:
         engine.dispose()
+
+
+def test_sqlite_unit_of_work_takes_the_write_lock_up_front(tmp_path):
+    """Another process (a seed, a migration) committing between a unit of work's first read
+    and its first write must not fail the unit with "database is locked": the unit begins
+    IMMEDIATE, so the other writer waits for it instead."""
+    import sqlite3
+
+    path = tmp_path / "shared.db"
+    engine = make_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    messaging_metadata.create_all(engine)
+    uow = UnitOfWork(make_session_factory(engine), SERVICE, Actor.system())
+    other = sqlite3.connect(path, timeout=0.2, isolation_level=None)  # no in-process lock
+    try:
+        with uow:
+            uow.session.execute(select(notes.c.id)).all()  # a read first
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("INSERT INTO notes (text) VALUES ('theirs')")
+            add_note(uow, "mine")  # nested: the upgrade to a writer cannot fail now
+        other.execute("INSERT INTO notes (text) VALUES ('theirs')")  # now it may
+        with uow:
+            texts = sorted(r.text for r in uow.session.execute(select(notes.c.text)))
+        assert texts == ["mine", "theirs"]
+    finally:
+        other.close()
+        uow.close()
+        engine.dispose()

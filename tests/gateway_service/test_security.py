@@ -155,6 +155,34 @@ def test_expired_token_is_refused_after_the_leeway(tokens, clock):
     assert refused(tokens, token) == "expired"
 
 
+def test_a_token_is_decoded_once_but_its_times_and_type_are_checked_on_every_use(
+        tokens, clock, monkeypatch):
+    decoded = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k))
+    token = tokens.issue_access(PRINCIPAL)
+    first = tokens.verify(token)
+    first["sub"] = "changed by a caller"
+    assert tokens.verify(token)["sub"] == "u-123"  # callers get copies
+    assert refused(tokens, token, "refresh") == "wrong_type"
+    clock.now = T0 + 900 + 5
+    assert refused(tokens, token) == "expired"
+    assert len(decoded) == 1
+
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for _ in range(3):
+        assert refused(tokens, tampered) == "bad_signature"
+    assert len(decoded) == 4  # failures are never remembered
+
+
+def test_the_decoded_token_cache_is_bounded(tokens, monkeypatch):
+    monkeypatch.setattr(security, "VERIFIED_CACHE_SIZE", 3)
+    issued = [tokens.issue_access(PRINCIPAL) for _ in range(5)]
+    for token in issued:
+        tokens.verify(token)
+    assert list(tokens._verified) == issued[2:]
+
+
 def test_refresh_token_lives_longer(tokens, clock):
     token = tokens.issue_refresh(PRINCIPAL)
     clock.now = T0 + 13 * 86400

@@ -20,7 +20,9 @@ inside are stored in ``outbox_events`` in the same transaction and published by 
 SQLite (the single-node default) allows one writer at a time, and its busy wait is a C
 sleep that would freeze eventlet's hub. So a unit of work on a SQLite file holds an
 in-process (green) lock per database file for the duration of ``with uow:`` — keep slow
-calls such as RPC to other services outside the block. PostgreSQL has no such lock.
+calls such as RPC to other services outside the block — and begins ``BEGIN IMMEDIATE``, so
+a writer in another process (a seed, a migration, an export) makes it wait rather than
+fail. PostgreSQL has no such lock.
 """
 import logging
 import threading
@@ -47,6 +49,7 @@ from guanxi_common.outbox import OutboxRelay
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_IMMEDIATE_OPTION = "guanxi_sqlite_immediate"
 
 _psycopg_patched = False
 _patch_lock = threading.Lock()
@@ -131,7 +134,12 @@ def _sqlite_engine(url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, **kwargs):
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A unit of work asks for IMMEDIATE: it takes the write lock up front (waiting up
+        # to busy_timeout for another process such as a seed or a migration), whereas a
+        # deferred reader that later writes fails at once with "database is locked" if
+        # another process committed since its snapshot.
+        immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     if memory:
         locks = (threading.RLock(), threading.Lock())
@@ -215,6 +223,9 @@ class UnitOfWork:
                 # A read transaction begun outside the block would give the writes a stale
                 # snapshot (SQLite refuses to upgrade it); end it without expiring objects.
                 session.commit()
+            if self._lock is not None and not self.session.in_transaction():
+                # SQLite: begin as a writer (see _sqlite_engine)
+                self.session.connection(execution_options={SQLITE_IMMEDIATE_OPTION: True})
         except Exception:
             self._release()
             raise

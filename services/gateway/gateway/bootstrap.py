@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from guanxi_common import config
 from guanxi_common.config import database_url, env
 from guanxi_common.db import session_scope
 from guanxi_common.errors import GuanxiError
@@ -12,7 +13,13 @@ from guanxi_common.migrations import upgrade
 
 from gateway import users
 
-ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+
+def alembic_ini():
+    """``$GUANXI_HOME/services/gateway/alembic.ini`` (where the image puts it: a regular
+    pip install leaves it out of site-packages), else the one beside the package."""
+    candidates = (config.PROJECT_ROOT / "services" / "gateway" / "alembic.ini",
+                  Path(__file__).resolve().parents[1] / "alembic.ini")
+    return next((path for path in candidates if path.is_file()), candidates[-1])
 
 
 def main(argv=None):
@@ -22,7 +29,7 @@ def main(argv=None):
                         help="also create one demo user per role (demo_<role> / demo-<role>-pw)")
     args = parser.parse_args(argv)
     url = database_url("gateway")
-    upgrade("gateway", ALEMBIC_INI, url)
+    upgrade("gateway", alembic_ini(), url)
     try:
         with session_scope(url, service_name="gateway") as uow:
             users.ensure_admin(uow.session)

@@ -1,25 +1,31 @@
-"""A thread-safe pool of standalone Nameko RPC clients for the gateway's worker threads.
+"""A thread-safe pool of lean AMQP RPC clients for the gateway's worker threads.
 
 The gateway runs under gunicorn ``gthread`` workers: plain OS threads, no eventlet monkey
-patching. ``guanxi_common.rpc.cluster_rpc`` does not fit there as it is:
+patching. Nameko's standalone proxy (``guanxi_common.rpc.cluster_rpc``) does not fit there:
 
-- a standalone proxy is single-threaded, and its context data is fixed when it is built,
-  while every request has its own caller;
+- it is single-threaded, and its context data is fixed when it is built, while every
+  request has its own caller;
 - its requests go through Nameko's ``Publisher``, i.e. kombu's process-wide pools
   (``acquire(block=True)`` without a timeout) and a retry policy that sleeps 2 s and more
   between reconnects. The only bound on that is an ``eventlet.Timeout``, whose timer never
   fires in a thread that does not run an eventlet hub: with the broker gone, a call with a
-  2 s timeout took 3-5 s from a plain thread (it does bound it in a green process);
-- Nameko's polling reply consumer reconnects and waits again after a connection error, and
-  restarts its wait for every stray message, so a call may take more than its timeout.
+  2 s timeout took 3-5 s from a plain thread;
+- its polling reply consumer reconnects and waits again after a connection error;
+- and it is costly per call: context objects, a confirm round trip, an ack per reply.
 
-So each pooled client owns two connections (one consuming its reply queue, one publishing
-with confirms), both opened once with a bounded connect and never retried, and every wait
-has a deadline. A client that saw a transport failure or a timeout is discarded; a new one
-is made on a later checkout, which is how the pool recovers by itself. The request path
-itself (headers from context data, ``mandatory`` + confirms so that a service without a
-queue fails at once, typed errors rebuilt from the reply) is guanxi_common's
-``TimedMethodProxy``; its ``eventlet.Timeout`` is a no-op here, the bounds below replace it.
+So each pooled client speaks Nameko's RPC wire protocol itself, on one connection opened
+once with a bounded connect and never retried: an exclusive reply queue bound to the RPC
+exchange and consumed without acks, requests published ``mandatory`` on the same channel,
+every wait with a deadline. A request that no queue takes comes back as ``basic.return``,
+which arrives before any reply could, so "service not running" is answered at once without
+publisher confirms; a broker that dies mid-call shows as an error on the socket the reply
+is read from. A client that saw a transport failure or a timeout is discarded; a new one is
+made on a later checkout, which is how the pool recovers by itself.
+
+The wire format is Nameko's: body ``{"args", "kwargs"}`` in the configured serializer,
+``reply_to`` / ``correlation_id``, the caller's context data as ``nameko.*`` headers (the
+actor, and a fresh ``call_id_stack`` per checkout), replies ``{"result", "error"}`` with
+errors rebuilt through the exception registry (``guanxi_common.rpc.deserialize_error``).
 
 Usage::
 
@@ -31,33 +37,34 @@ Usage::
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from amqp.exceptions import AMQPError, MessageNacked
+from amqp import Message
+from amqp.exceptions import AMQPError
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.patcher import original
-from kombu import Connection, Producer
+from kombu import Connection
 from kombu.exceptions import EncodeError, KombuError, OperationalError
+from kombu.serialization import dumps, loads, prepare_accept_content
 from nameko import serialization
-from nameko.amqp.publish import UndeliverableMessage
-from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
-from nameko.containers import WorkerContext
-from nameko.exceptions import RpcTimeout
-from nameko.standalone.rpc import (
-    PollingQueueConsumer, SingleThreadedReplyListener, StandaloneProxyBase,
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, HEADER_PREFIX, LOGIN_METHOD_CONFIG_KEY,
 )
+from nameko.rpc import get_rpc_exchange
 
 from guanxi_common.errors import ServiceUnavailable
-from guanxi_common.rpc import RPC_REQUEST_OPTIONS, TimedMethodProxy
+from guanxi_common.rpc import RPC_REQUEST_OPTIONS, deserialize_error
 
 _log = logging.getLogger(__name__)
 
 CONNECTION_ERRORS = (OSError, AmqpConnectionError, OperationalError)
+TRANSPORT_ERRORS = (*CONNECTION_ERRORS, AMQPError, KombuError)
 
-# The real poll(): an idle client's sockets are checked without cooperating with any
+# The real poll(): an idle client's socket is checked without cooperating with any
 # eventlet hub (eventlet's green ``select`` has no poll, and a green recv would wait).
 _poll = original("select").poll
 _POLL_TROUBLE = 0x001 | 0x008 | 0x010 | 0x020  # POLLIN, POLLERR, POLLHUP, POLLNVAL
@@ -74,14 +81,13 @@ class Unavailable:
         return getattr(self.error, "status", 500)
 
 
-def _connect(config, connect_timeout, io_timeout, **transport_options):
+def _connect(config, connect_timeout, io_timeout):
     """One connection attempt within ``connect_timeout``: kombu's lazy connect would retry
     after sleeping 2 s. Socket reads and writes outside a timed wait are bounded too."""
     connection = Connection(
         config[AMQP_URI_CONFIG_KEY], ssl=config.get(AMQP_SSL_CONFIG_KEY),
         login_method=config.get(LOGIN_METHOD_CONFIG_KEY), connect_timeout=connect_timeout,
-        transport_options={"read_timeout": io_timeout, "write_timeout": io_timeout,
-                           **transport_options})
+        transport_options={"read_timeout": io_timeout, "write_timeout": io_timeout})
     try:
         connection.ensure_connection(max_retries=0)
     except BaseException:
@@ -103,181 +109,133 @@ def _quiet(connection):
         return False
 
 
-class _ReplyConsumer(PollingQueueConsumer):
-    """Nameko's polling reply consumer with a deadline per call and no reconnect."""
-
-    def __init__(self, timeout, connect_timeout):
-        super().__init__(timeout=timeout)
-        self.connect_timeout = connect_timeout
-
-    def register_provider(self, provider):
-        config = provider.container.config
-        self.provider = provider
-        self.serializer, self.accept = serialization.setup(config)
-        self.connection = _connect(config, self.connect_timeout,
-                                   max(self.timeout, self.connect_timeout))
-        self.queue = provider.queue
-        self._setup_consumer()
-        self.stopped = False
-
-    def on_message(self, body, message):
-        if message.properties.get("correlation_id") in self.provider._reply_events:
-            self.replies[message.properties["correlation_id"]] = (body, message)
-        else:
-            message.ack()  # a reply nobody waits for any more: drop it, do not hoard it
-
-    def get_message(self, correlation_id):
-        deadline = time.monotonic() + self.timeout
-        while correlation_id not in self.replies:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                event = self.provider._reply_events.pop(correlation_id, None)
-                if event is not None:
-                    event.send_exception(RpcTimeout(self.timeout))
-                return
-            try:
-                self.connection.drain_events(timeout=remaining)
-            except TimeoutError:
-                continue
-        body, message = self.replies.pop(correlation_id)
-        self.provider.handle_message(body, message)
-
-
-class _ReplyListener(SingleThreadedReplyListener):
-    def __init__(self, timeout, connect_timeout):
-        super().__init__(timeout=timeout)
-        self.queue_consumer = _ReplyConsumer(timeout, connect_timeout)
-
-
-class _Publisher:
-    """Publishes requests on its own connection, once, waiting for the broker's confirm
-    within the call's timeout. A ``mandatory`` request that no queue takes comes back as
-    ``basic.return`` before the confirm; it is recorded rather than raised from inside the
-    confirm wait, so the confirm is consumed and the channel stays in step."""
-
-    def __init__(self, client, config, connect_timeout):
-        self.client = client
-        self.timeout = client.timeout
-        self.serializer, _ = serialization.setup(config)
-        self.connection = _connect(config, connect_timeout, max(self.timeout, connect_timeout),
-                                   confirm_publish=True)
-        channel = self.connection.channel()
-        channel.events["basic_return"].add(self._on_return)
-        self.producer = Producer(channel, serializer=self.serializer, auto_declare=False)
-        self._returned = False
-
-    def _on_return(self, exc, exchange, routing_key, message):
-        self._returned = True
-
-    def publish(self, payload, exchange, routing_key, mandatory, reply_to, correlation_id,
-                extra_headers):
-        self._returned = False
-        try:
-            self.producer.publish(
-                payload, exchange=getattr(exchange, "name", exchange), routing_key=routing_key,
-                mandatory=mandatory, reply_to=reply_to, correlation_id=correlation_id,
-                headers=extra_headers, delivery_mode=RPC_REQUEST_OPTIONS["delivery_mode"],
-                retry=False, timeout=self.timeout, confirm_timeout=self.timeout)
-        except EncodeError:
-            raise  # arguments that cannot be serialised: the caller's bug, nothing was sent
-        except BaseException as exc:
-            self.client.broken = True
-            if isinstance(exc, (AMQPError, KombuError, MessageNacked, OSError)):
-                service, _, method = routing_key.partition(".")
-                raise ServiceUnavailable(
-                    f"{routing_key}: the broker did not take the request "
-                    f"({type(exc).__name__}: {exc})",
-                    {"service": service, "method": method}) from None
-            raise
-        if self._returned:
-            raise UndeliverableMessage()
+def _unavailable(service, method, why, **details):
+    return ServiceUnavailable(f"{service}.{method} {why}",
+                              {"service": service, "method": method, **details})
 
 
 class _Client:
-    """One reply queue and one publishing connection, used by one thread at a time."""
+    """One connection, one channel, one reply queue; used by one thread at a time."""
 
     def __init__(self, config, name, timeout, connect_timeout):
         self.timeout = timeout
         self.broken = False
         self.last_used = time.monotonic()
-        self.container = StandaloneProxyBase.ServiceContainer(config)
-        self.container.service_name = name  # names the reply queue and the call ids
-        self.reply_listener = _ReplyListener(timeout, connect_timeout).bind(self.container)
-        self.publisher = None
+        self.exchange = get_rpc_exchange(config)
+        self.serializer, accept = serialization.setup(config)
+        self.accept = prepare_accept_content(accept)
+        self._waiting = None  # the correlation id of the call in flight
+        self._reply = None
+        self._returned = False
+        self.connection = _connect(config, connect_timeout, max(timeout, connect_timeout))
         try:
-            self.reply_listener.setup()
-            self.publisher = _Publisher(self, config, connect_timeout)
+            self._amqp = self.connection.connection  # py-amqp's Connection: no kombu layers
+            self.channel = self._amqp.channel()
+            self.channel.events["basic_return"].add(self._on_return)
+            self.reply_to = str(uuid.uuid4())
+            queue = f"rpc.reply-{name}-{self.reply_to}"
+            self.channel.exchange_declare(self.exchange.name, self.exchange.type,
+                                          durable=True, auto_delete=False)
+            self.channel.queue_declare(queue=queue, exclusive=True, auto_delete=True)
+            self.channel.queue_bind(queue=queue, exchange=self.exchange.name,
+                                    routing_key=self.reply_to)
+            self.channel.basic_consume(queue=queue, no_ack=True, callback=self._on_reply)
         except BaseException:
             self.broken = True
             self.close()
             raise
 
-    def _connections(self):
-        consumer = self.reply_listener.queue_consumer
-        return [c for c in (getattr(consumer, "connection", None),
-                            self.publisher and self.publisher.connection) if c is not None]
+    def _on_reply(self, message):
+        if message.properties.get("correlation_id") == self._waiting:
+            self._reply = message
+        # else: the late reply of a call that gave up; with no acks it is simply dropped
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        if message.properties.get("correlation_id") == self._waiting:
+            self._returned = True
+
+    def call(self, service, method, args, kwargs, headers, timeout):
+        """Publish the request, wait for its reply; the result or the service's error."""
+        content_type, encoding, body = dumps({"args": args, "kwargs": kwargs},
+                                             serializer=self.serializer)  # EncodeError: ours
+        correlation_id = str(uuid.uuid4())
+        self._waiting, self._reply, self._returned = correlation_id, None, False
+        deadline = time.monotonic() + timeout
+        try:
+            self._publish(service, method, body, content_type, encoding, correlation_id, headers)
+            reply = self._wait(service, method, deadline, timeout)
+        except BaseException:
+            self.broken = True  # timed out, lost or interrupted: its state is unknown
+            raise
+        finally:
+            self._waiting = None
+        if reply is None:
+            raise _unavailable(service, method, "is not running (no queue bound)")
+        payload = loads(reply.body, reply.properties.get("content_type"),
+                        reply.properties.get("content_encoding"), accept=self.accept)
+        error = payload.get("error")
+        if error:
+            raise deserialize_error(error)
+        return payload.get("result")
+
+    def _publish(self, service, method, body, content_type, encoding, correlation_id, headers):
+        message = Message(body, content_type=content_type, content_encoding=encoding,
+                          reply_to=self.reply_to, correlation_id=correlation_id,
+                          delivery_mode=RPC_REQUEST_OPTIONS["delivery_mode"],
+                          application_headers=headers)
+        try:
+            self.channel.basic_publish(message, exchange=self.exchange.name,
+                                       routing_key=f"{service}.{method}", mandatory=True)
+        except TRANSPORT_ERRORS as exc:
+            raise _unavailable(service, method, "could not be sent: the broker did not take "
+                               f"the request ({type(exc).__name__}: {exc})") from None
+
+    def _wait(self, service, method, deadline, timeout):
+        """The reply message, or None when the broker returned the request as unroutable."""
+        while self._reply is None and not self._returned:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _unavailable(service, method, f"did not answer within {timeout:g} s",
+                                   timeout=timeout)
+            try:
+                self._amqp.drain_events(timeout=remaining)
+            except TimeoutError:
+                continue
+            except TRANSPORT_ERRORS as exc:
+                raise _unavailable(service, method, f"unreachable: the reply was lost "
+                                   f"({type(exc).__name__}: {exc})") from None
+        return self._reply
 
     def usable(self, max_idle):
         if self.broken or time.monotonic() - self.last_used > max_idle:
             return False
-        connections = self._connections()
-        return len(connections) == 2 and all(_quiet(c) for c in connections)
-
-    def set_timeout(self, timeout):
-        self.reply_listener.queue_consumer.timeout = timeout
-        self.publisher.timeout = timeout
+        return _quiet(self.connection)
 
     def close(self):
-        """Politely when healthy (bounded by the socket timeouts), else just drop the sockets."""
-        self.reply_listener.queue_consumer.stopped = True
-        for connection in self._connections():
-            try:
-                if self.broken:
-                    connection.collect()
-                else:
-                    connection.release()
-            except Exception:
-                _log.debug("error closing an RPC client connection", exc_info=True)
-                connection.collect()
+        """Politely when healthy (bounded by the socket timeouts), else just drop the socket."""
+        try:
+            if self.broken:
+                self.connection.collect()
+            else:
+                self.connection.release()
+        except Exception:
+            _log.debug("error closing an RPC client connection", exc_info=True)
+            self.connection.collect()
 
 
-class _MethodProxy(TimedMethodProxy):
-    """``rpc.<service>.<method>(...)``: the lease's context data, the client's connections."""
+class _MethodProxy:
+    """``rpc.<service>.<method>(...)`` with the lease's context and deadline."""
 
     def __init__(self, lease, service_name, method_name):
-        client = lease._active_client()
-        super().__init__(lease._worker_ctx, service_name, method_name, client.reply_listener,
-                         client.timeout, green_timeout=False, **RPC_REQUEST_OPTIONS)
-        self.publisher = client.publisher
         self._lease = lease
+        self.service_name, self.method_name = service_name, method_name
 
     def __call__(self, *args, **kwargs):
-        client = self._lease._active_client()
-        self.timeout = self._lease._call_timeout(self.service_name, self.method_name)
-        client.set_timeout(self.timeout)
-        try:
-            reply = self._call(*args, **kwargs)  # a failed publish has marked the client
-            try:
-                return reply.result()
-            except Exception as exc:
-                if reply.resp_body is not None:
-                    raise  # the service answered with an error: the client is fine
-                client.broken = True  # timed out or lost the connection while waiting
-                if isinstance(exc, ServiceUnavailable):
-                    raise
-                raise ServiceUnavailable(
-                    f"{self.service_name}.{self.method_name}: the reply was lost ({exc})",
-                    {"service": self.service_name, "method": self.method_name}) from None
-        except Exception as exc:
-            if isinstance(exc, CONNECTION_ERRORS):
-                client.broken = True
-                raise ServiceUnavailable(
-                    f"{self.service_name}.{self.method_name} unreachable: {exc}",
-                    {"service": self.service_name, "method": self.method_name}) from None
-            raise
-        except BaseException:
-            client.broken = True  # interrupted mid-call: its connections are in an unknown state
-            raise
+        lease = self._lease
+        client = lease._active_client()
+        timeout = lease._call_timeout(self.service_name, self.method_name)
+        return client.call(self.service_name, self.method_name, args, kwargs, lease._headers,
+                           timeout)
 
 
 class _ServiceProxy:
@@ -295,17 +253,19 @@ class _ServiceProxy:
 
 
 class _Lease:
-    """What ``pool.client(actor)`` yields. The context data lives here, not in the shared
-    client: every checkout gets its own WorkerContext (the actor, a fresh call id), so a
-    reused client never carries the previous caller, and a lease kept past its ``with``
-    block refuses to call instead of borrowing a client another thread now owns."""
+    """What ``pool.client(actor)`` yields. The context lives here, not in the shared
+    client: every checkout gets its own headers (the actor, a fresh call id), so a reused
+    client never carries the previous caller, and a lease kept past its ``with`` block
+    refuses to call instead of borrowing a client another thread now owns."""
 
-    def __init__(self, client, actor, deadline, timeout):
+    def __init__(self, client, actor, deadline, timeout, name):
         self._client = client
         self._deadline = deadline
         self._timeout = timeout
-        self._worker_ctx = WorkerContext(client.container, None, StandaloneProxyBase.Dummy,
-                                         data=actor.to_context_data())
+        data = {**actor.to_context_data(), "call_id_stack": [f"{name}.call.{uuid.uuid4()}"]}
+        # Nameko's HeaderEncoder: one ``nameko.<key>`` header per context value set.
+        self._headers = {f"{HEADER_PREFIX}.{key}": value for key, value in data.items()
+                         if value is not None}
 
     def _active_client(self):
         if self._client is None:
@@ -373,7 +333,7 @@ class RpcPool:
             raise TypeError("pool.client() needs the caller's Actor: services authorise by it")
         wait = self.timeout if timeout is None else max(0.0, timeout)
         client = self._checkout(wait)
-        lease = _Lease(client, actor, deadline, self.timeout)
+        lease = _Lease(client, actor, deadline, self.timeout, self.name)
         try:
             yield lease
         finally:
@@ -413,7 +373,7 @@ class RpcPool:
                                      {"service": "broker"})
         try:
             client = _Client(self.config, self.name, self.timeout, self.connect_timeout)
-        except (*CONNECTION_ERRORS, AMQPError, KombuError) as exc:
+        except TRANSPORT_ERRORS as exc:
             # Refused, silent, wrong credentials or vhost: all an outage to our callers.
             self._connect_refused_until = time.monotonic() + self.reconnect_interval
             _log.warning("RPC pool cannot connect to the broker: %s: %s", type(exc).__name__, exc)

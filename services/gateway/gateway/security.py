@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -142,6 +143,8 @@ MIN_SECRET_BYTES = 32
 LEEWAY_SECONDS = 5
 #: Longer than any token we issue; refusing bigger input caps the parsing work.
 MAX_TOKEN_LENGTH = 8192
+#: Decoded tokens remembered per process (a few hundred bytes each).
+VERIFIED_CACHE_SIZE = 4096
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "typ", "roles", "kind"]
 
 
@@ -166,6 +169,8 @@ class TokenService:
         self.issuer, self.audience = issuer, audience
         self.access_ttl, self.refresh_ttl = int(access_ttl), int(refresh_ttl)
         self.clock = clock
+        self._verified = {}  # token -> decoded claims, see _decode
+        self._cache_lock = threading.Lock()
 
     def issue_access(self, principal):
         return self._issue(principal, ACCESS, self.access_ttl)
@@ -198,6 +203,20 @@ class TokenService:
                 raise TokenInvalid(MALFORMED) from None
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise TokenInvalid(MALFORMED)
+        claims = self._decode(token)
+        self._check_times(claims)  # on every use: the decoded claims are cached, not time
+        if claims["typ"] != expected_type:
+            raise TokenInvalid(WRONG_TYPE)
+        return dict(claims)
+
+    def _decode(self, token):
+        """The time-independent part of verification, cached per token string: the same
+        string under the same key always decodes to the same claims, and a frontend sends
+        one access token many times. Failures are not cached, so bad tokens cost a decode
+        each and cannot fill the cache (a valid one needs the secret)."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
         try:
             claims = jwt.decode(
                 token, self._key, algorithms=[ALGORITHM], audience=self.audience,
@@ -214,14 +233,15 @@ class TokenService:
             raise TokenInvalid(WRONG_ISSUER) from None
         except (jwt.InvalidTokenError, jwt.InvalidKeyError, ValueError, TypeError):
             raise TokenInvalid(MALFORMED) from None
-        self._check_times(claims)
-        if claims["typ"] != expected_type:
-            raise TokenInvalid(WRONG_TYPE)
         try:
             _check_principal({"user_id": claims["sub"], "roles": claims["roles"],
                               "region": claims.get("region"), "kind": claims["kind"]})
         except ValueError:
             raise TokenInvalid(MALFORMED) from None
+        with self._cache_lock:
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # the oldest entry
+            self._verified[token] = claims
         return claims
 
     def _check_times(self, claims):
