@@ -215,6 +215,43 @@ def test_relationship_party_types_and_inverse_names(uow_for):
 
 
 # ---- the pool --------------------------------------------------------------------------------
+def test_concurrent_claims_by_one_rep_cannot_exceed_the_limit(uow_for, monkeypatch):
+    """Both claims count the rep's customers; without serialising on the rep, both would
+    count before either commits and both would pass a limit of one."""
+    import eventlet
+    from eventlet.semaphore import Semaphore
+
+    policy = pool_policy_from({"POOL_MAX_CLAIMS": 1, "POOL_FOLLOW_UP_DAYS": 30,
+                               "POOL_RECLAIM_COOLDOWN_DAYS": 10})
+    made = [create(uow_for(ADMIN), name=f"并发客户{i}号有限公司", province="广东")[0]
+            for i in range(2)]
+    counted, real_count = [], handlers._owned_count
+
+    def count_then_linger(session, user_id):
+        n = real_count(session, user_id)
+        counted.append(n)
+        eventlet.sleep(0.3)  # the other claim gets every chance to count now
+        return n
+
+    monkeypatch.setattr(handlers, "_owned_count", count_then_linger)
+    outcomes, started = [], Semaphore(0)
+
+    def claim(customer):
+        started.release()
+        try:
+            with uow_for(REP) as uow:
+                handlers.claim(uow, customer.number, policy)
+            outcomes.append("claimed")
+        except BusinessRuleViolation as exc:
+            outcomes.append(exc.details["rule"])
+
+    threads = [eventlet.spawn(claim, c) for c in made]
+    for thread in threads:
+        thread.wait()
+    assert sorted(outcomes) == ["claim_limit_reached", "claimed"]
+    assert sorted(counted) == [0, 1]  # the second counted after the first committed
+
+
 
 def test_claim_limit_release_cooldown_and_assignment(uow_for):
     policy = pool_policy_from({"POOL_MAX_CLAIMS": 2, "POOL_FOLLOW_UP_DAYS": 30,

@@ -27,6 +27,7 @@ fail. PostgreSQL has no such lock.
 import logging
 import threading
 import weakref
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -168,6 +169,16 @@ def make_session_factory(engine):
     # expire_on_commit=False: objects stay readable after ``with uow:`` (e.g. for dumping
     # the result of an RPC) without a new query.
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def serialize_on(session, name):
+    """Serialise transactions that decide on the same ``name`` (e.g. a per-user quota)
+    until the current transaction ends. PostgreSQL: a transaction-scoped advisory lock, so
+    replicas wait for each other. SQLite: nothing to do, a unit of work already holds the
+    database's write lock (in-process lock + BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"guanxi:{name}".encode())  # stable across processes
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def check_engine(engine):

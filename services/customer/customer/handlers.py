@@ -15,6 +15,7 @@ from customer.domain import duplicates, history, identifiers, lifecycle, names, 
 from customer.models import (Address, ContactPoint, Customer, CustomerRole, CustomerTag,
                              FinancialSummary, HistoryEntry, Relationship, RelationshipType,
                              RoleType)
+from guanxi_common.db import serialize_on
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from guanxi_common.messaging_models import outbox_events
 
@@ -570,6 +571,9 @@ def claim(uow, ref, policy, now=None):
     access.ensure_role(actor, "sales_rep", "sales_manager", action="claim from the pool")
     customer = repo.get_customer(uow.session, ref, for_update=True)
     _ensure_live(customer)
+    # Two claims by one rep on different customers must not both see the count below the
+    # limit: they queue on the rep (the row lock above only covers the customer).
+    serialize_on(uow.session, f"pool-claims:{actor.user_id}")
     try:
         pool.can_claim(customer.owner_id, actor.user_id, _owned_count(uow.session, actor.user_id),
                        customer.last_owner_id, customer.released_at, now or utcnow(), policy)
