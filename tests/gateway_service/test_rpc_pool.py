@@ -1,6 +1,8 @@
 """gateway.rpc_pool against the real broker: in this (eventlet-patched) process, and in a
 plain-thread process like a gunicorn gthread worker, where eventlet timers never fire."""
 import json
+import uuid
+from collections import Counter
 import socket
 import subprocess
 import sys
@@ -18,6 +20,9 @@ from guanxi_common.errors import NotFound, ServiceUnavailable
 from guanxi_common.rpc import rpc
 
 
+_ARRIVED = Counter()
+
+
 class ContextData(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return {"data": dict(worker_ctx.data), "call_id_stack": worker_ctx.call_id_stack}
@@ -30,6 +35,16 @@ class PoolEcho:
     @rpc
     def whoami(self):
         return self.context
+
+    @rpc
+    def rendezvous(self, group, parties, timeout):
+        """True once ``parties`` calls of ``group`` have arrived, False if not within
+        ``timeout``: only callers running in parallel can all meet."""
+        _ARRIVED[group] += 1
+        deadline = time.monotonic() + timeout
+        while _ARRIVED[group] < parties and time.monotonic() < deadline:
+            eventlet.sleep(0.01)
+        return _ARRIVED[group] >= parties
 
     @rpc
     def nap(self, seconds):
@@ -152,24 +167,25 @@ def test_checkout_waits_at_most_the_timeout_for_a_free_client(echo, make_pool):
 
 def test_gather_answers_within_its_timeout_and_marks_what_is_missing(echo, make_pool):
     pool = make_pool(size=6, timeout=5)
-    started = time.monotonic()
+    group = str(uuid.uuid4())
     results = pool.gather({
-        "a": lambda rpc: rpc.pool_echo.nap(0.5),
-        "b": lambda rpc: rpc.pool_echo.nap(0.5),
+        # a and b meet only if they run at the same time (sequentially a would give up)
+        "a": lambda rpc: rpc.pool_echo.rendezvous(group, 2, 1.0),
+        "b": lambda rpc: rpc.pool_echo.rendezvous(group, 2, 1.0),
         "c": lambda rpc: rpc.pool_echo.whoami()["data"]["user_id"],
         "missing": lambda rpc: rpc.pool_echo.missing("C00000001"),
         "down": lambda rpc: rpc.nobody_home.ping(),
         "slow": lambda rpc: rpc.pool_echo.nap(10),
     }, 1.5, actor=actor(7))
-    elapsed = time.monotonic() - started
 
-    assert 1.4 < elapsed < 2.5  # parallel: not 0.5 + 0.5 + 10
-    assert results["a"] == 0.5 and results["b"] == 0.5 and results["c"] == "user-7"
+    assert results["a"] is True and results["b"] is True and results["c"] == "user-7"
     assert isinstance(results["missing"], Unavailable)
     assert isinstance(results["missing"].error, NotFound)
     assert results["missing"].status == 404
     assert isinstance(results["down"].error, ServiceUnavailable)
     assert isinstance(results["slow"].error, ServiceUnavailable) and results["slow"].status == 503
+    # cut by the gather's 1.5 s budget, not by the pool's 5 s call timeout
+    assert 0 < results["slow"].error.details["timeout"] <= 1.5, results["slow"].error
     # The slow section's call was capped by the gather's deadline, not the 5 s call timeout.
     deadline = time.monotonic() + 1
     while pool.stats()["in_use"] and time.monotonic() < deadline:

@@ -27,7 +27,6 @@ fail. PostgreSQL has no such lock.
 import logging
 import threading
 import weakref
-import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from guanxi_common.context import Actor
 from guanxi_common.events import dumps, make_event, utcnow
 from guanxi_common.messaging_models import inbox_events, outbox_events
 from guanxi_common.outbox import OutboxRelay
+from guanxi_common.pglocks import advisory_key
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +177,8 @@ def serialize_on(session, name):
     replicas wait for each other. SQLite: nothing to do, a unit of work already holds the
     database's write lock (in-process lock + BEGIN IMMEDIATE)."""
     if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"guanxi:{name}".encode())  # stable across processes
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": advisory_key(f"guanxi:{name}")})
 
 
 def check_engine(engine):

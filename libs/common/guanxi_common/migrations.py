@@ -17,13 +17,13 @@ Convention (one choice for all services):
 ``make migrate`` via ``python -m guanxi_common.migrate``).
 """
 import logging
-import zlib
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from guanxi_common.messaging_models import messaging_metadata
+from guanxi_common.pglocks import advisory_key
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def upgrade(service_name, alembic_ini_path, url=None, revision="head"):
     engine = make_engine(url, poolclass=NullPool)
     try:
         if engine.dialect.name == "postgresql":
-            key = zlib.crc32(f"guanxi-migrate:{service_name}".encode())
+            key = advisory_key(f"guanxi-migrate:{service_name}")
             with engine.connect() as lock_conn:
                 lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
                 lock_conn.commit()

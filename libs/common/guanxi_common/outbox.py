@@ -20,7 +20,6 @@ Config: ``OUTBOX_RELAY_ENABLED`` (default true), ``OUTBOX_POLL_INTERVAL`` (s, 1.
 import datetime as _dt
 import logging
 import time
-import zlib
 
 import eventlet
 from eventlet.event import Event
@@ -32,6 +31,7 @@ from sqlalchemy import func, select, text, update
 from guanxi_common import metrics
 from guanxi_common.events import CONTENT_TYPE, events_exchange, loads, utcnow
 from guanxi_common.messaging_models import outbox_events
+from guanxi_common.pglocks import advisory_key
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,6 @@ def config_flag(value, default=True):
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
-
-
-def advisory_key(service_name):
-    # pg advisory locks take a signed 64-bit key; crc32 is stable across processes.
-    return zlib.crc32(f"guanxi-outbox:{service_name}".encode())
 
 
 class PublishFailed(Exception):
@@ -229,7 +224,7 @@ class OutboxRelay(SharedExtension):
             with engine.connect() as conn:
                 with conn.begin():
                     got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                       {"k": advisory_key(service_name)}).scalar()
+                                       {"k": advisory_key(f"guanxi-outbox:{service_name}")}).scalar()
                     if not got:
                         return "busy"
                     rows = self._select_batch(conn)

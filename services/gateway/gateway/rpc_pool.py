@@ -48,7 +48,7 @@ from amqp.exceptions import AMQPError
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.patcher import original
 from kombu import Connection
-from kombu.exceptions import EncodeError, KombuError, OperationalError
+from kombu.exceptions import KombuError, OperationalError
 from kombu.serialization import dumps, loads, prepare_accept_content
 from nameko import serialization
 from nameko.constants import (
@@ -61,8 +61,8 @@ from guanxi_common.rpc import RPC_REQUEST_OPTIONS, deserialize_error
 
 _log = logging.getLogger(__name__)
 
-CONNECTION_ERRORS = (OSError, AmqpConnectionError, OperationalError)
-TRANSPORT_ERRORS = (*CONNECTION_ERRORS, AMQPError, KombuError)
+# Refused, reset, silent, wrong credentials or vhost, closed by the broker: all an outage.
+TRANSPORT_ERRORS = (OSError, AmqpConnectionError, OperationalError, AMQPError, KombuError)
 
 # The real poll(): an idle client's socket is checked without cooperating with any
 # eventlet hub (eventlet's green ``select`` has no poll, and a green recv would wait).
@@ -118,7 +118,6 @@ class _Client:
     """One connection, one channel, one reply queue; used by one thread at a time."""
 
     def __init__(self, config, name, timeout, connect_timeout):
-        self.timeout = timeout
         self.broken = False
         self.last_used = time.monotonic()
         self.exchange = get_rpc_exchange(config)
@@ -157,7 +156,7 @@ class _Client:
     def call(self, service, method, args, kwargs, headers, timeout):
         """Publish the request, wait for its reply; the result or the service's error."""
         content_type, encoding, body = dumps({"args": args, "kwargs": kwargs},
-                                             serializer=self.serializer)  # EncodeError: ours
+                                             serializer=self.serializer)  # an EncodeError is the caller's
         correlation_id = str(uuid.uuid4())
         self._waiting, self._reply, self._returned = correlation_id, None, False
         deadline = time.monotonic() + timeout
