@@ -4,7 +4,8 @@ from collections import Counter
 import pytest
 
 from customer import demo, handlers
-from customer.domain import contact, identifiers, lifecycle, names, relationships
+from customer.domain import identifiers, lifecycle, names, relationships
+from guanxi_common import contact
 from customer.models import Base
 from customer.schemas import CustomerCreateSchema, RelationshipCreateSchema
 from guanxi_common.validation import load

@@ -1,6 +1,6 @@
 import pytest
 
-from customer.domain.contact import (
+from guanxi_common.contact import (
     InvalidContact,
     email_ascii_domain,
     normalize_email,

@@ -4,7 +4,11 @@ Every error carries JSON-safe constructor arguments only, because Nameko
 serialises ``exc.args`` and the registry rebuilds the instance on the caller's
 side with ``cls(*exc_args)``.
 """
+from contextlib import contextmanager
+
 from nameko.exceptions import deserialize_to_instance
+
+from guanxi_common.rules import DomainRuleError
 
 
 @deserialize_to_instance
@@ -96,3 +100,18 @@ def flatten_marshmallow(messages, prefix=""):
     else:
         flat[prefix or "_schema"] = [str(messages)]
     return flat
+
+
+@contextmanager
+def domain_rules(**extra):
+    """The one translation point from a pure rule's refusal to the wire: a
+    ``DomainRuleError`` leaves as ``BusinessRuleViolation`` with its message, its code as
+    ``details['rule']``, its own details, and ``extra`` context such as the order number
+    (``None`` values left out). The chassis' ``rpc`` entrypoint applies it to every call,
+    so a service uses it by hand only to add context."""
+    try:
+        yield
+    except DomainRuleError as error:
+        details = {"rule": error.code, **error.details}
+        details.update({k: v for k, v in extra.items() if v is not None})
+        raise BusinessRuleViolation(error.message, details) from None

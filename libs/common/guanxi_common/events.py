@@ -11,12 +11,10 @@ from decimal import Decimal
 
 from kombu import Exchange
 
+from guanxi_common.clock import utcnow  # noqa: F401  (re-exported for the envelope's users)
+
 SCHEMA_VERSION = 1
 CONTENT_TYPE = "application/json"
-
-
-def utcnow():
-    return _dt.datetime.now(_dt.timezone.utc)
 
 
 def iso_utc(value):

@@ -8,7 +8,8 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from customer import access, records, repository as repo
-from customer.domain import contact, identifiers, names, relationships
+from customer.domain import identifiers, names, relationships
+from guanxi_common import contact
 from customer.models import (ContactPoint, Customer, CustomerRole, CustomerTag, HistoryEntry,
                              NameToken, Relationship, RelationshipType, RoleType)
 from customer.schemas import CustomerOut, CustomerSummaryOut, HistoryOut, RelationshipOut

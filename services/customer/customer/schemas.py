@@ -6,7 +6,8 @@ the exact field (``phones.1.value``) and the reason.
 from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate,
                          validates, validates_schema)
 
-from customer.domain import contact, identifiers, lifecycle
+from customer.domain import identifiers, lifecycle
+from guanxi_common import contact
 
 PARTY_TYPES = ("person", "company")
 GENDERS = ("male", "female", "other", "unknown")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .contact import InvalidContact, normalize_email, phone_search_key
+from guanxi_common.contact import InvalidContact, normalize_email, phone_search_key
 from .identifiers import normalize_credit_code, validate_credit_code
 from .names import name_similarity, normalize_company_name, normalize_person_name
 

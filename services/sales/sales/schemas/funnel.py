@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from sales.domain.activities import KINDS, OUTCOMES
 from sales.quotes import effective_status
-from sales.schemas.fields import CURRENCY, StrictSchema, aware, fraction_in, money_in, places
+from guanxi_common.contracts.fields import CURRENCY, StrictSchema, aware, fraction_in, money_in, places
 
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected", "expired")

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from sales.domain.orders import STATES
 from sales.domain.receivables import INVOICE_STATUSES
-from sales.schemas.fields import (CURRENCY, StrictSchema, fraction_in, money_in, money_out,
+from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, fraction_in, money_in, money_out,
                                   quantity_in, rate_out)
 
 CENT = Decimal("0.01")

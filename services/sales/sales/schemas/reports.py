@@ -7,7 +7,7 @@ Arguments are validated at the edge so an error names the argument (``period``,
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from sales import reports
-from sales.schemas.fields import CURRENCY, StrictSchema
+from guanxi_common.contracts.fields import CURRENCY, StrictSchema
 
 class _Args(StrictSchema):
     pass

@@ -1,6 +1,6 @@
-"""Field helpers every sales schema uses: money, rates and quantities with the precision
-their columns store (more decimals are an error, never silently rounded), currencies,
-aware times, strict schemas."""
+"""Reusable contract fields: money, rates and quantities with the precision their columns
+store (more decimals are an error, never silently rounded), currencies, aware times,
+strict schemas, bounded pages. Every service's contracts and the gateway build on these."""
 from datetime import timezone
 from decimal import Decimal
 
@@ -62,3 +62,18 @@ class UTCAwareDateTime(fields.AwareDateTime):
 
 def aware(**kwargs):
     return UTCAwareDateTime(default_timezone=None, **kwargs)
+
+
+#: the highest page number any list accepts: far past any real list, low enough that
+#: ``(page - 1) * page_size`` stays a sane OFFSET on every database
+MAX_PAGE = 100_000
+
+
+def page_schema(default_size=20, max_size=200, name="PageSchema"):
+    """A strict schema of ``page`` (1 to MAX_PAGE) and ``page_size`` (1 to ``max_size``):
+    the base of every list's criteria, so bounds are declared once per list."""
+    return type(name, (StrictSchema,), {
+        "page": fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE)),
+        "page_size": fields.Integer(load_default=default_size,
+                                    validate=validate.Range(min=1, max=max_size)),
+    })
