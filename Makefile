@@ -76,7 +76,7 @@ bench: venv broker migrate ## run the benchmarks; writes bench/results.json
 	$(BIN)/python bench/run.py
 
 export: venv ## stream the customer export to stdout (FORMAT=jsonl|csv; needs the service running)
-	@$(BIN)/python -m customer.export_cli --format $(FORMAT)
+	@$(BIN)/python -m customer.tools.export_cli --format $(FORMAT)
 
 dlq: venv broker ## list the messages parked on a service's DLQ (SERVICE=customer)
 	$(BIN)/python -m guanxi_common.dlq_cli list $(SERVICE)

@@ -15,8 +15,8 @@ import time
 
 from sqlalchemy import create_engine, event, insert, text
 
-from customer import demo
-from customer.models import Base
+from customer.adapters.models import Base
+from customer.tools import demo
 from guanxi_common.config import PROJECT_ROOT, VAR_DIR
 from guanxi_common.migrations import upgrade
 
@@ -69,8 +69,9 @@ RECORDS_UP_TO = 100_000
 
 
 def store_records(path, log=print):
-    from customer import records
-    from guanxi_common.db import make_engine, make_session_factory
+    from customer.adapters import records
+    from guanxi_common.engine import make_engine
+    from guanxi_common.unit_of_work import make_session_factory
 
     started = time.monotonic()
     engine = make_engine(database_url(path))

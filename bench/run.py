@@ -63,7 +63,7 @@ import dataset  # noqa: E402
 import echo  # noqa: E402
 import gateway_bench  # noqa: E402
 import sales_bench  # noqa: E402
-from customer import demo  # noqa: E402
+from customer.tools import demo  # noqa: E402
 from guanxi_common.config import DEFAULT_AMQP_URI, env  # noqa: E402
 from guanxi_common.context import Actor  # noqa: E402
 from guanxi_common.rpc import cluster_rpc  # noqa: E402

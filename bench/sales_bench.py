@@ -48,7 +48,8 @@ from sqlalchemy import select
 import dataset
 from guanxi_common.config import PROJECT_ROOT
 from guanxi_common.context import Actor
-from guanxi_common.db import UnitOfWork, make_engine, make_session_factory
+from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
+from guanxi_common.engine import make_engine
 from guanxi_common.errors import Conflict
 from guanxi_common.migrations import upgrade
 from guanxi_common.validation import load

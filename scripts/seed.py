@@ -5,13 +5,13 @@ application layers.
     .venv/bin/python scripts/seed.py --count 1000 [--seed 20261123] [--batch 200] [--no-sales]
 
 **Customers.** Applies the customer migrations, then creates the customers of
-``customer.demo`` with ``customer.handlers.create_customer`` inside a ``UnitOfWork`` acting
+``customer.tools.demo`` with ``customer.application.parties.create_customer`` inside a ``UnitOfWork`` acting
 as an admin, input validated by ``CustomerCreateSchema`` exactly as the RPC does: every
 rule runs, every history row and outbox event is real (a running customer service's
 outbox relay publishes the events; nothing here needs the services or the broker). Then
 the later status changes (some customers become lost or blocked) through
-``handlers.update_customer``, and the relationships (holding groups, employers, contact
-persons) through ``handlers.add_relationship``. Batches of ``--batch`` customers per
+``parties.update_customer``, and the relationships (holding groups, employers, contact
+persons) through ``relationships.add_relationship``. Batches of ``--batch`` customers per
 transaction.
 
 **Sales** (skipped with ``--no-sales``). Applies the sales migrations, then:
@@ -73,13 +73,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from sqlalchemy import bindparam, func, select, update  # noqa: E402
 
-from customer import demo, handlers, records  # noqa: E402
-from customer.models import Customer  # noqa: E402
-from customer.schemas import (CustomerCreateSchema, CustomerUpdateSchema,  # noqa: E402
-                              RelationshipCreateSchema)
+from customer.adapters import records  # noqa: E402
+from customer.adapters.records import CustomerSession  # noqa: E402
+from customer.adapters.models import Customer  # noqa: E402
+from customer.application import parties, relationships  # noqa: E402
+from customer.tools import demo  # noqa: E402
+from guanxi_common.contracts.customer import (CustomerCreateSchema,  # noqa: E402
+                                              CustomerUpdateSchema, RelationshipCreateSchema)
 from guanxi_common.config import database_url  # noqa: E402
 from guanxi_common.context import Actor  # noqa: E402
-from guanxi_common.db import UnitOfWork, make_engine, make_session_factory  # noqa: E402
+from guanxi_common.unit_of_work import UnitOfWork, make_session_factory  # noqa: E402
+from guanxi_common.engine import make_engine  # noqa: E402
 from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden,  # noqa: E402
                                   NotFound, ValidationFailed)
 from guanxi_common.migrations import upgrade  # noqa: E402
@@ -129,7 +133,7 @@ def seed(url, count, seed_value=demo.DEFAULT_SEED, batch=200, start=None, log=pr
     upgrade("customer", str(ALEMBIC_INI), url)
     engine = make_engine(url)
     try:
-        sessions = make_session_factory(engine)
+        sessions = make_session_factory(engine, CustomerSession)
         actor = Actor(user_id="seed", roles=frozenset({"admin"}),
                       request_id=f"seed-{uuid.uuid4().hex[:12]}")
         if start is None:
@@ -170,7 +174,7 @@ def _create_customers(sessions, actor, data, batch, summary, log):
                 for i, record in inputs:
                     try:
                         with uow:  # a SAVEPOINT: a refused customer leaves the batch intact
-                            customer, warnings = handlers.create_customer(uow, record)
+                            customer, warnings = parties.create_customer(uow, record)
                     except Conflict:
                         summary["skipped_conflicts"] += 1
                         continue
@@ -195,7 +199,7 @@ def _change_statuses(sessions, actor, data, ids, batch, summary):
                     update = load(CustomerUpdateSchema(), {"status": status}, partial=True)
                     try:
                         with uow:
-                            handlers.update_customer(uow, customer_id, update)
+                            parties.update_customer(uow, customer_id, update)
                     except SKIPPABLE:
                         continue
                     summary["status_changes"] += 1
@@ -218,7 +222,7 @@ def _add_relationships(sessions, actor, data, ids, batch, summary):
                     data_in = load(RelationshipCreateSchema(), payload, field="relationship")
                     try:
                         with uow:
-                            handlers.add_relationship(uow, data_in)
+                            relationships.add_relationship(uow, data_in)
                     except SKIPPABLE:
                         summary["relationships_skipped"] += 1
                         continue

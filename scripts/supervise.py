@@ -33,12 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("guanxi_common") is None:
     sys.path.insert(0, str(ROOT / "libs" / "common"))
-from guanxi_common.config import DEFAULT_HTTP_PORTS, VAR_DIR  # noqa: E402  (stdlib only)
+from guanxi_common.config import VAR_DIR, env, http_host, http_port  # noqa: E402  (stdlib only)
 
 #: Seconds between the stop signal and SIGKILL (keeps Ctrl-C under 10 s in total).
-STOP_TIMEOUT = float(os.environ.get("SUPERVISE_STOP_TIMEOUT", "9.5"))
+STOP_TIMEOUT = env("SUPERVISE_STOP_TIMEOUT", 9.5, float)
 #: Seconds `--detach` waits for every /readyz.
-UP_TIMEOUT = float(os.environ.get("UP_TIMEOUT", "90"))
+UP_TIMEOUT = env("UP_TIMEOUT", 90.0, float)
 LOG_DIR = VAR_DIR / "log"
 RUN_DIR = VAR_DIR / "run"
 SUPERVISOR_TAG = "supervise"
@@ -51,7 +51,7 @@ class ExtraCommand:
     name: str
     #: Started only once this file (relative to the repository root) exists.
     marker: str
-    #: argv(python, port) -> the command line.
+    #: argv(python) -> the command line; the process reads its address from the settings.
     argv: object
     #: Text in /proc/<pid>/cmdline that identifies the process for --stop.
     signature: str
@@ -61,14 +61,13 @@ class ExtraCommand:
 
 #: Hook for extra commands. The gateway is a WSGI app under gunicorn (gthread workers:
 #: gunicorn 27 has no eventlet worker), not a Nameko service; its settings are in
-#: services/gateway/gunicorn.conf.py.
+#: services/gateway/gunicorn.conf.py, which binds GATEWAY_HOST:GATEWAY_PORT.
 EXTRA_COMMANDS = [
     ExtraCommand(
         name="gateway",
         marker="gateway/gunicorn.conf.py",  # relative to the services directory
-        argv=lambda python, port: [
-            python, "-m", "gunicorn", "-c", str(ROOT / "services/gateway/gunicorn.conf.py"),
-            "--bind", f"0.0.0.0:{port}"],
+        argv=lambda python: [
+            python, "-m", "gunicorn", "-c", str(ROOT / "services/gateway/gunicorn.conf.py")],
         signature="gunicorn",
         pythonpath=["services/gateway"],
     ),
@@ -79,9 +78,21 @@ EXTRA_COMMANDS = [
 class Proc:
     name: str
     argv: list
-    port: int
     signature: str
     pythonpath: list
+    port: int = field(init=False)
+    #: Where readiness is checked: the bound address, loopback for a wildcard.
+    probe_host: str = field(init=False)
+
+    def __post_init__(self):
+        self.port = http_port(self.name)
+        host = http_host(self.name)
+        self.probe_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+    @property
+    def ready_url(self):
+        host = f"[{self.probe_host}]" if ":" in self.probe_host else self.probe_host
+        return f"http://{host}:{self.port}/readyz"
 
     def env(self):
         env = dict(os.environ)
@@ -93,11 +104,6 @@ class Proc:
         return env
 
 
-def http_port(name):
-    value = os.environ.get(f"{name.upper()}_HTTP_PORT")
-    return int(value) if value else DEFAULT_HTTP_PORTS.get(name, 8100)
-
-
 def discover(services_dir, only=None):
     """The processes to run: implemented services, then the applicable extra commands."""
     extra_names = {extra.name for extra in EXTRA_COMMANDS}
@@ -107,12 +113,11 @@ def discover(services_dir, only=None):
         if name in extra_names or not (folder / name / "service.py").is_file():
             continue
         procs.append(Proc(name, [sys.executable, "-m", "guanxi_common.runner", name],
-                          http_port(name), "guanxi_common.runner", [folder.resolve()]))
+                          "guanxi_common.runner", [folder.resolve()]))
     for extra in EXTRA_COMMANDS:
         if (Path(services_dir) / extra.marker).is_file():
-            port = http_port(extra.name)
-            procs.append(Proc(extra.name, extra.argv(sys.executable, port), port,
-                              extra.signature, [ROOT / p for p in extra.pythonpath]))
+            procs.append(Proc(extra.name, extra.argv(sys.executable), extra.signature,
+                              [ROOT / p for p in extra.pythonpath]))
     if only:
         unknown = set(only) - {p.name for p in procs}
         if unknown:
@@ -129,8 +134,8 @@ class Output:
     def __init__(self, names):
         self.width = max(len(n) for n in list(names) + [SUPERVISOR_TAG]) + 2
         self.lock = threading.Lock()
-        force = os.environ.get("FORCE_COLOR", "") not in ("", "0")
-        self.colour = (force or sys.stdout.isatty()) and "NO_COLOR" not in os.environ
+        force = env("FORCE_COLOR", "0") != "0"
+        self.colour = (force or sys.stdout.isatty()) and env("NO_COLOR") is None
         self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(names)}
         self.colours[SUPERVISOR_TAG] = "1"
 
@@ -185,10 +190,10 @@ def signal_group(pid, sig):
             return False
 
 
-def ready(port, timeout=1.0):
+def ready(proc, timeout=1.0):
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(f"http://127.0.0.1:{port}/readyz", timeout=timeout) as response:
+        with opener.open(proc.ready_url, timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -231,11 +236,11 @@ def run_foreground(procs):
     stopping = threading.Event()
 
     def announce_ready():
-        waiting = {p.name: p.port for p in procs}
+        waiting = {p.name: p for p in procs}
         while waiting and not stopping.is_set():
-            for name, port in list(waiting.items()):
-                if children[name].poll() is None and ready(port, timeout=0.5):
-                    output.say(f"{name} ready: http://127.0.0.1:{port}/readyz  /metrics")
+            for name, proc in list(waiting.items()):
+                if children[name].poll() is None and ready(proc, timeout=0.5):
+                    output.say(f"{name} ready: {proc.ready_url}  /metrics")
                     del waiting[name]
             stopping.wait(0.5)
         if not waiting:
@@ -378,13 +383,13 @@ def up(procs, timeout):
                 return fail(proc, f"exited with code {child.returncode} before it was ready")
             if child is None and not alive(read_pid(name) or 0, proc.signature):
                 return fail(proc, "is no longer running")
-            if ready(proc.port):
-                print(f"{name}: ready on http://127.0.0.1:{proc.port}/readyz")
+            if ready(proc):
+                print(f"{name}: ready on {proc.ready_url}")
                 del pending[name]
         if pending and time.monotonic() > deadline:
             proc = next(iter(pending.values()))
             return fail(proc, f"not ready after {timeout:g} s "
-                              f"(http://127.0.0.1:{proc.port}/readyz)")
+                              f"({proc.ready_url})")
         if pending:
             time.sleep(0.25)
     print(f"all up: {', '.join(p.name for p in procs)}; `make down` stops them")
@@ -432,7 +437,7 @@ def status(procs):
     for proc in procs:
         pid = read_pid(proc.name)
         running = bool(pid) and alive(pid, proc.signature)
-        state = ("ready" if ready(proc.port) else "not ready") if running else "stopped"
+        state = ("ready" if ready(proc) else "not ready") if running else "stopped"
         print(f"{proc.name:<14} {state:<10} pid {pid if running else '-':<8} port {proc.port}")
     return 0
 

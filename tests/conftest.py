@@ -5,7 +5,7 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402
 
 # Fixtures: amqp_uri, sqlite_url, postgres_url, db_url, service_config_factory, rpc_client,
-# service_process (see guanxi_common/testing.py).
+# service_process (see guanxi_common/testing/).
 pytest_plugins = ["guanxi_common.testing"]
 
 

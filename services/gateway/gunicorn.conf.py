@@ -1,8 +1,8 @@
 """gunicorn settings of the gateway: ``gunicorn -c services/gateway/gunicorn.conf.py``.
 
 ``gthread`` workers (OS threads; the gateway must not be eventlet-patched, see
-gateway/rpc_pool.py). Environment: ``GATEWAY_PORT`` (8000), ``GATEWAY_HOST`` (0.0.0.0),
-``GATEWAY_WORKERS`` (2), ``GATEWAY_THREADS`` (8), ``GATEWAY_GRACEFUL_TIMEOUT`` (8 s: under the
+gateway/rpc_pool.py). Environment, read through guanxi_common.config: ``GATEWAY_PORT``
+(8000), ``GATEWAY_HOST`` (0.0.0.0), ``GATEWAY_WORKERS`` (2), ``GATEWAY_THREADS`` (8), ``GATEWAY_GRACEFUL_TIMEOUT`` (8 s: under the
 supervisor's and Kubernetes' stop budgets), ``GATEWAY_TIMEOUT`` (30 s per request).
 Access lines are logged by the app itself as JSON (with the request id), so gunicorn's
 own access log is off.
@@ -15,25 +15,21 @@ import os
 import shutil
 import tempfile
 
-
-def _int(name, default):
-    value = os.environ.get(name)
-    return int(value) if value else default
-
+from guanxi_common.config import GATEWAY, env, http_host, http_port
 
 wsgi_app = "gateway.app:create_app()"
-bind = f"{os.environ.get('GATEWAY_HOST') or '0.0.0.0'}:{_int('GATEWAY_PORT', 8000)}"
+bind = f"{http_host(GATEWAY)}:{http_port(GATEWAY)}"
 worker_class = "gthread"
-workers = _int("GATEWAY_WORKERS", 2)
-threads = _int("GATEWAY_THREADS", 8)
-graceful_timeout = _int("GATEWAY_GRACEFUL_TIMEOUT", 8)
-timeout = _int("GATEWAY_TIMEOUT", 30)
+workers = env("GATEWAY_WORKERS", 2, int)
+threads = env("GATEWAY_THREADS", 8, int)
+graceful_timeout = env("GATEWAY_GRACEFUL_TIMEOUT", 8, int)
+timeout = env("GATEWAY_TIMEOUT", 30, int)
 keepalive = 5
-max_requests = _int("GATEWAY_MAX_REQUESTS", 0)
+max_requests = env("GATEWAY_MAX_REQUESTS", 0, int)
 max_requests_jitter = max_requests // 10
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = env("LOG_LEVEL", "INFO").lower()
 proc_name = "guanxi-gateway"
 
 if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

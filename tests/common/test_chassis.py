@@ -193,7 +193,7 @@ def test_metrics_report_dlq_depth(demo, amqp_uri):
 
 
 def test_readyz_uses_the_services_unit_of_work(db_url, container_factory, service_config_factory):
-    from guanxi_common.db import UnitOfWorkProvider
+    from guanxi_common.unit_of_work import UnitOfWorkProvider
 
     class StoreService(ServiceBase):
         name = "store"

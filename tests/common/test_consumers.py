@@ -9,12 +9,14 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from guanxi_common.config import service_config
 from guanxi_common.consumers import event_handler, idempotent
-from guanxi_common.db import UnitOfWorkProvider, make_engine
 from guanxi_common.dlq_cli import list_parked, main as dlq_main, redrive
+from guanxi_common.engine import make_engine
 from guanxi_common.errors import ValidationFailed
 from guanxi_common.events import dumps, make_event
 from guanxi_common.messaging_models import messaging_metadata
-from outbox_app.support import queue_depth, wait_for
+from guanxi_common.testing.broker import queue_depth
+from guanxi_common.testing.waiting import wait_for
+from guanxi_common.unit_of_work import UnitOfWorkProvider
 
 SERVICE = "consumersvc"
 DLQ = f"{SERVICE}.dlq"

@@ -11,10 +11,10 @@ from sqlalchemy import inspect, select, text
 
 from guanxi_common.config import service_config
 from guanxi_common.context import Actor
-from guanxi_common.db import (UnitOfWork, make_engine, make_session_factory, session_scope,
-                              write_lock)
+from guanxi_common.engine import make_engine, write_lock
 from guanxi_common.events import dumps
 from guanxi_common.messaging_models import inbox_events, messaging_metadata, outbox_events
+from guanxi_common.unit_of_work import UnitOfWork, make_session_factory, session_scope
 from outbox_app.service import SERVICE, LocalOutboxApp, add_note, metadata, notes
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -14,12 +14,14 @@ from sqlalchemy import select
 
 from guanxi_common.config import service_config
 from guanxi_common.context import Actor
-from guanxi_common.db import make_engine, session_scope
+from guanxi_common.engine import make_engine
 from guanxi_common.events import dumps, events_exchange, make_event
 from guanxi_common.messaging_models import messaging_metadata, outbox_events
+from guanxi_common.testing.broker import (TcpProxy, bind_queue, get_messages, queue_depth,
+                                         with_port)
+from guanxi_common.testing.waiting import wait_for
+from guanxi_common.unit_of_work import session_scope
 from outbox_app.service import SERVICE, LocalOutboxApp, metadata
-from outbox_app.support import (TcpProxy, bind_queue, get_messages, queue_depth, wait_for,
-                                with_port)
 
 EXCHANGE = f"{SERVICE}.events"
 TESTS_COMMON = Path(__file__).resolve().parent
@@ -154,6 +156,9 @@ def test_broker_outage_keeps_rows_and_order_then_resumes(container_factory, rabb
         with entrypoint_hook(container, "add_note") as add_note:
             first = add_note("before the outage")
         assert len(get_messages(amqp_uri, queue, 1, timeout=3)) == 1  # relay is connected
+        # The queue has the message before the relay has its confirm (which comes back
+        # through the proxy) and marks the row: cutting earlier leaves row 1 retrying.
+        assert wait_for(lambda: outbox_rows(engine)[0]["published_at"] is not None, 5)
 
         failures_before = sample("guanxi_outbox_publish_failures_total")
         proxy.cut()

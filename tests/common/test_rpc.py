@@ -17,6 +17,7 @@ from guanxi_common.errors import (
     ValidationFailed,
 )
 from guanxi_common.rpc import ServiceRpc, cluster_rpc, deserialize_error, rpc
+from guanxi_common.rules import DomainRuleError
 
 
 class DuplicatePhone(Conflict):
@@ -54,6 +55,10 @@ class GuardedService:
         if kind == "plain":
             raise ValueError("boom")
         raise ERRORS[kind]
+
+    @rpc
+    def refuse(self):
+        raise DomainRuleError("credit_limit", "credit limit exceeded", {"limit": 5000})
 
     @rpc
     def sleep(self, seconds):
@@ -283,6 +288,18 @@ def test_typed_errors_round_trip_with_message_and_details(guarded, container_fac
     with pytest.raises(RemoteError) as plain_error:
         client.guarded.fail("plain")
     assert plain_error.value.exc_type == "ValueError"
+
+
+def test_domain_refusal_crosses_as_business_rule_violation_and_is_expected(
+        guarded, rpc_client, caplog):
+    with caplog.at_level("WARNING", logger="nameko.containers"):
+        with pytest.raises(BusinessRuleViolation) as refused:
+            rpc_client().guarded.refuse()
+    assert refused.value.message == "credit limit exceeded"
+    assert refused.value.details == {"rule": "credit_limit", "limit": 5000}
+    worker_logs = [r for r in caplog.records if r.name == "nameko.containers"]
+    assert worker_logs and all(r.levelname == "WARNING" and "(expected)" in r.getMessage()
+                               for r in worker_logs)
 
 
 def test_service_rpc_times_out_to_service_unavailable(guarded, container_factory,

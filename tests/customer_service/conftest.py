@@ -1,36 +1,22 @@
 """Fixtures of the customer tests: a migrated database and a unit of work on it."""
 import pytest
 
-from guanxi_common.db import UnitOfWork, make_engine, make_session_factory
-from guanxi_common.migrations import upgrade
+from customer.adapters.records import CustomerSession
+from guanxi_common.testing.databases import migrate_service_db
 
-from customer_testkit import ADMIN, ALEMBIC_INI
+from customer_testkit import ADMIN
 
 
 @pytest.fixture
 def customer_db(db_url):
     """A customer database at head (SQLite, and PostgreSQL where it answers)."""
-    upgrade("customer", str(ALEMBIC_INI), db_url)
-    return db_url
+    return migrate_service_db("customer", db_url)
 
 
 @pytest.fixture
-def session_factory(customer_db):
-    engine = make_engine(customer_db)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def uow_for(session_factory):
+def uow_for(customer_db, uow_factory):
     """``uow_for(actor)`` → a UnitOfWork acting as ``actor`` (closed at teardown)."""
-    made = []
-
     def make(actor=ADMIN):
-        uow = UnitOfWork(session_factory, "customer", actor)
-        made.append(uow)
-        return uow
+        return uow_factory(customer_db, "customer", actor, session_class=CustomerSession)
 
-    yield make
-    for uow in made:
-        uow.close()
+    return make

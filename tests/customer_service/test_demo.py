@@ -3,11 +3,12 @@ from collections import Counter
 
 import pytest
 
-from customer import demo, handlers
-from customer.domain import identifiers, lifecycle, names, relationships
-from guanxi_common import contact
-from customer.models import Base
-from customer.schemas import CustomerCreateSchema, RelationshipCreateSchema
+from customer.adapters.models import Base
+from customer.domain import lifecycle, names, relationships
+from customer.queries.duplicates import match_key
+from customer.tools import demo
+from guanxi_common import contact, identifiers
+from guanxi_common.contracts.customer import CustomerCreateSchema, RelationshipCreateSchema
 from guanxi_common.validation import load
 
 COUNT = 600
@@ -144,11 +145,11 @@ def test_bulk_rows_have_the_columns_of_the_models():
     assert customers[0]["number"] == "C00000001"
     for row in customers:
         assert row["name_normalized"] == names.search_normalize(row["name"])
-        assert row["match_key"] == handlers._match_key(row["party_type"], row["name"])
+        assert row["match_key"] == match_key(row["party_type"], row["name"])
         assert row["status"] in lifecycle.PUBLIC_STATUSES
     tokens = {(t["seq"], t["token"]) for b in batches for t in b["name_tokens"]}
     for row in customers[:50]:
-        assert {t for seq, t in tokens if seq == row["seq"]} == names.search_tokens(row["name"])
+        assert {t for seq, t in tokens if seq == row["seq"]} == names.index_tokens(row["party_type"], row["name"])
     ids = {row["id"] for row in customers}
     assert len(ids) == 250
     assert all(r["role_code"] in demo.ROLE_CODES for b in batches for r in b["customer_roles"])

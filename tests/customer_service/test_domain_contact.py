@@ -2,6 +2,8 @@ import pytest
 
 from guanxi_common.contact import (
     InvalidContact,
+    PhoneInfo,
+    describe_phone,
     email_ascii_domain,
     normalize_email,
     normalize_phone,
@@ -23,9 +25,18 @@ from guanxi_common.contact import (
     "＋８６　１３８－１２３４－５６７８",
     "tel:+8613812345678",
     " 013812345678 ",
+    "(+86) 138 1234 5678",
+    "（＋８６）１３８１２３４５６７８",
+    "(0086) 138-1234-5678",
 ])
 def test_cn_mobile_in_any_written_form(text):
     assert normalize_phone(text) == "+8613812345678"
+
+
+def test_parenthesised_country_code():
+    assert normalize_phone("(+86) 155 2298 6403") == "+8615522986403"
+    assert phone_search_key("(+86) 155 2298 6403") == "+8615522986403"
+    assert normalize_phone("(+852) 2345 6789") == "+85223456789"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -105,6 +116,50 @@ def test_garbage_is_refused_with_a_reason(text, reason_part):
 def test_non_text_is_refused():
     with pytest.raises(InvalidContact):
         normalize_phone(13812345678)
+
+
+@pytest.mark.parametrize("text, region, number_type", [
+    ("138 1234 5678", "CN", "mobile"),
+    ("010-6552 9988", "CN", "fixed_line"),
+    ("400-810-8888", "CN", "shared_cost"),
+    ("800 820 8820", "CN", "toll_free"),
+    ("+852 2345 6789", "HK", "fixed_line"),
+    ("+852 9123 4567", "HK", "mobile"),
+    ("+1 (415) 555-2671", "US", "fixed_line_or_mobile"),
+    ("+44 7400 123456", "GB", "mobile"),
+    ("+81 3-1234-5678", "JP", "fixed_line"),
+    ("+7 912 345-67-89", "RU", "mobile"),
+    ("+61 2 9876 5432", "AU", "fixed_line"),
+])
+def test_every_country_with_region_and_number_type(text, region, number_type):
+    info = describe_phone(text)
+    assert info == PhoneInfo(normalize_phone(text), region, number_type)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0571-8765432", "+865718765432"),     # Hangzhou numbers have 8 digits today; older records 7
+    ("0471-51234567", "+8647151234567"),   # and the other way round
+])
+def test_chinese_landlines_of_the_other_local_length(text, expected):
+    assert normalize_phone(text) == expected
+    assert describe_phone(text).region == "CN"
+
+
+@pytest.mark.parametrize("text, region, expected", [
+    ("2345 6789", "HK", "+85223456789"),
+    ("03-1234-5678", "JP", "+81312345678"),
+    ("030 901820", "DE", "+4930901820"),
+    ("06 12 34 56 78", "FR", "+33612345678"),
+    ("0412 345 678", "AU", "+61412345678"),
+])
+def test_national_forms_of_any_region(text, region, expected):
+    assert normalize_phone(text, default_region=region) == expected
+
+
+def test_numbers_outside_every_numbering_plan_are_refused():
+    for text in ("+1 212 055 1234", "+852 0000 0000", "+81 3 0000 0000", "+86 199 0000"):
+        with pytest.raises(InvalidContact):
+            normalize_phone(text)
 
 
 def test_phone_search_key():

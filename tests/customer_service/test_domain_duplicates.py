@@ -1,7 +1,7 @@
 from datetime import date
 
 from customer.domain.duplicates import Candidate, Match, find_likely_duplicates, hard_conflicts
-from customer.domain.identifiers import make_credit_code
+from guanxi_common.identifiers import make_credit_code
 
 HUAWEI_CODE = "914403001922038216"
 OTHER_CODE = make_credit_code("91310000MA1FL8K6X")
@@ -125,3 +125,18 @@ def test_ties_are_ordered_by_number_and_self_is_skipped():
     new = company(9, "C00000009", "华为有限公司")
     existing = [company(3, "C00000003", "华为股份有限公司"), new, company(2, "C00000002", "华为公司")]
     assert [m.candidate.number for m in find_likely_duplicates(new, existing)] == ["C00000002", "C00000003"]
+
+
+def test_traditional_script_is_a_likely_duplicate_of_simplified():
+    existing = [person(1, "C00000001", "李小龙"), person(2, "C00000002", "李小虎")]
+    matches = find_likely_duplicates(person(None, None, "李小龍"), existing)
+    assert [(m.candidate.number, m.reasons, m.score) for m in matches] == [("C00000001", ["same_name"], 0.9)]
+    company_matches = find_likely_duplicates(company(None, None, "華為技術股份有限公司"),
+                                             [company(3, "C00000003", "华为技术有限公司")])
+    assert company_matches[0].reasons == ["same_normalized_company_name"]
+
+
+def test_phone_written_with_parenthesised_country_code_conflicts():
+    existing = [person(1, "C00000001", "张伟", phones=["+8615522986403"])]
+    new = person(None, None, "王芳", phones=["(+86) 155 2298 6403"])
+    assert hard_conflicts(new, existing) == [("phone", "+8615522986403", "C00000001")]

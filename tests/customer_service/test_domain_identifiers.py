@@ -1,6 +1,6 @@
 import pytest
 
-from customer.domain.identifiers import (
+from guanxi_common.identifiers import (
     CREDIT_CODE_CHARSET,
     CREDIT_CODE_WEIGHTS,
     credit_code_check_char,

@@ -3,11 +3,17 @@ import random
 import pytest
 
 from customer.domain.names import (
+    MAX_READINGS,
+    fold_script,
+    index_tokens,
     name_matches,
     name_similarity,
     normalize_company_name,
     normalize_person_name,
     query_tokens,
+    reading_keys,
+    reading_query_key,
+    readings,
     search_normalize,
     search_tokens,
 )
@@ -179,3 +185,85 @@ def test_non_substring_queries_are_usually_filtered_out():
         total += 1
         rejected += not (query_tokens(query) <= search_tokens(name))
     assert total > 100 and rejected / total > 0.9
+
+
+# ---- traditional and simplified script ---------------------------------------------------------
+
+def test_traditional_characters_fold_to_simplified():
+    assert fold_script("李小龍") == "李小龙"
+    assert fold_script("臺灣後來") == "台湾后来"
+    assert fold_script("张伟 Acme がぎ 한국") == "张伟 Acme がぎ 한국"  # simplified, Latin, kana, hangul stay
+    # one character at a time: a fragment folds as it does inside the name
+    assert fold_script("乾隆")[0] == fold_script("乾")
+
+
+def test_script_is_folded_in_every_comparison_form():
+    assert normalize_person_name("李小龍") == normalize_person_name("李小龙") == "李小龙"
+    assert normalize_person_name("張 偉") == "张伟"
+    assert normalize_company_name("臺灣積體電路製造股份有限公司") == "台湾积体电路制造"
+    assert normalize_company_name("華為技術有限責任公司") == normalize_company_name("华为技术有限公司")
+    assert search_normalize("李小龍") == "李小龙"
+    assert name_similarity("李小龍", "李小龙") == 1.0
+
+
+def test_traditional_queries_find_simplified_names_and_back():
+    assert query_tokens("李小龍") <= search_tokens("李小龙")
+    assert query_tokens("李小龙") <= search_tokens("李小龍")
+    assert name_matches("小龍", "李小龙") and name_matches("小龙", "李小龍")
+    assert search_tokens("北京張偉貿易") == search_tokens("北京张伟贸易")
+
+
+# ---- pinyin ------------------------------------------------------------------------------------
+
+def test_a_person_is_indexed_by_full_reading_initials_and_surname():
+    assert reading_keys("person", "张伟") == {"~zhangwei", "~zw", "~zhang"}
+    assert reading_keys("person", "張 偉") == reading_keys("person", "张伟")
+    assert reading_keys("person", "吕布") == {"~lvbu", "~lb", "~lv"}  # ü typed as v
+
+
+def test_pinyin_queries_are_one_key():
+    for typed in ("zhang wei", "zhangwei", "Zhang Wei", "ZHANGWEI", "zhāng wěi", "zhang-wei", "ｚｈａｎｇ ｗｅｉ"):
+        assert reading_query_key(typed) == "~zhangwei", typed
+    assert reading_query_key("zw") == reading_query_key("Z W") == "~zw"
+    assert reading_query_key("lü bu") == reading_query_key("lv bu") == "~lvbu"
+    assert reading_query_key("xi'an") == "~xian"
+    for not_pinyin in ("z", "", "张伟", "abc1", "zhang伟", None):
+        assert reading_query_key(not_pinyin) is None, not_pinyin
+    for typed in ("zhang wei", "zw", "zhang"):
+        assert reading_query_key(typed) in reading_keys("person", "张伟")
+
+
+def test_surnames_are_indexed_under_each_of_their_readings():
+    keys = reading_keys("person", "曾小明")
+    assert {"~zengxiaoming", "~zxm", "~zeng", "~cengxiaoming", "~cxm", "~ceng"} <= keys
+    assert {"~shantianfang", "~stf", "~dantianfang"} <= reading_keys("person", "单田芳")
+    assert readings("person", "单田芳")[0] == ["dan", "tian", "fang"]  # the context reading first
+    assert all(len(readings("person", name)) <= MAX_READINGS for name in ("单田芳", "曾小明", "仇英", "解放"))
+    # only the first character of a person's name: a company's name reads in context
+    assert readings("company", "曾氏贸易有限公司") == [["ceng", "shi", "mao", "yi"]]
+
+
+def test_a_company_is_indexed_by_the_reading_of_its_core():
+    keys = reading_keys("company", "鼎盛实业有限公司")
+    assert keys == {"~dingshengshiye", "~dssy"}
+    assert reading_keys("company", "鼎盛實業股份有限公司") == keys  # script and legal form ignored
+    assert reading_query_key("ding sheng shi ye") in keys and reading_query_key("DSSY") in keys
+    assert reading_keys("company", "IBM中国有限公司") == {"~ibmzhongguo", "~izg"}
+
+
+def test_names_without_chinese_characters_have_no_reading_keys():
+    assert reading_keys("company", "Acme Trading Co., Ltd.") == set()
+    assert reading_keys("person", "John Smith") == set()
+    assert reading_keys("person", "") == set() and reading_keys("person", None) == set()
+
+
+def test_index_tokens_are_n_grams_and_reading_keys_that_never_collide():
+    tokens = index_tokens("person", "张伟")
+    assert tokens == search_tokens("张伟") | {"~zhangwei", "~zw", "~zhang"}
+    assert index_tokens("company", "Acme") == search_tokens("Acme")
+    # n-grams hold letters and digits only: no query n-gram can meet a reading key
+    rng = random.Random(3)
+    for _ in range(300):
+        name = _random_name(rng)
+        assert not any(t.startswith("~") for t in search_tokens(name) | query_tokens(name))
+        assert all(len(t) <= 64 for t in index_tokens("company", name) | index_tokens("person", name))

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from customer.domain.errors import DomainRuleError
+from guanxi_common.rules import DomainRuleError
 from customer.domain.pool import (
     PoolPolicy,
     PoolRuleError,

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from customer.domain.errors import DomainRuleError
+from guanxi_common.rules import DomainRuleError
 from customer.domain.relationships import (
     DEFAULT_RELATIONSHIP_TYPES,
     DEFAULT_ROLES,

@@ -6,11 +6,17 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from customer import handlers, queries
+from customer.adapters.models import Customer, HistoryEntry
+from customer.application import parties, pool, privacy, relationships, roles
 from customer.dependencies import pool_policy_from
-from customer.domain import identifiers
-from customer.models import Customer, HistoryEntry
-from customer.schemas import CreditLimitSchema, CustomerCreateSchema, CustomerUpdateSchema
+from customer.queries import duplicates as duplicate_queries
+from customer.queries import export as export_queries
+from customer.queries import parties as party_queries
+from customer.queries import relationships as relationship_queries
+from customer.queries import search as search_queries
+from guanxi_common import identifiers
+from guanxi_common.contracts.customer import (CreditLimitSchema, CustomerCreateSchema,
+                                              CustomerUpdateSchema)
 from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden, NotFound,
                                   ValidationFailed)
 from guanxi_common.messaging_models import outbox_events
@@ -25,14 +31,14 @@ def create(uow, **fields):
     fields.setdefault("party_type", "company")
     data = load(CustomerCreateSchema(), fields)
     with uow:
-        customer, warnings = handlers.create_customer(uow, data)
+        customer, warnings = parties.create_customer(uow, data)
     return customer, warnings
 
 
 def update(uow, ref, **changes):
     data = load(CustomerUpdateSchema(), changes, partial=True)
     with uow:
-        return handlers.update_customer(uow, ref, data)
+        return parties.update_customer(uow, ref, data)
 
 
 def events(uow, event_type=None):
@@ -52,7 +58,7 @@ def test_create_assigns_unique_numbers_and_normalises_contacts(uow_for):
                        gender="male", phones=[{"value": "+86 138-1234-5678"}])
     assert identifiers.is_customer_number(first.number)
     assert identifiers.parse_customer_number(second.number) == identifiers.parse_customer_number(first.number) + 1
-    record = queries.get(uow.session, ADMIN, first.number)
+    record = party_queries.get(uow.session, ADMIN, first.number)
     assert record["phones"][0]["value"] == "+8675588888888"
     assert record["emails"][0]["value"] == "sales@tengda.cn"
     assert record["roles"] == ["payer", "sold_to"]
@@ -78,7 +84,7 @@ def test_invalid_input_names_the_field():
 def test_history_records_each_field_with_actor_and_values(uow_for):
     customer, _ = create(uow_for(ADMIN), name="华南物流有限公司", province="广东", tier="B")
     update(uow_for(MANAGER), customer.number, tier="A", city="广州", expected_version=1)
-    result = queries.history(uow_for(AUDITOR).session, AUDITOR, customer.number)
+    result = party_queries.history(uow_for(AUDITOR).session, AUDITOR, customer.number)
     updated = {h["field"]: h for h in result["items"] if h["action"] == "updated"}
     assert set(updated) == {"tier", "city"}
     assert updated["tier"]["old_value"] == "B" and updated["tier"]["new_value"] == "A"
@@ -121,11 +127,11 @@ def test_likely_duplicates_warn_on_create_and_in_the_check(uow_for):
     person, _ = create(uow_for(ADMIN), party_type="person", name="王芳", birth_date="1990-01-01")
     data = load(CustomerCreateSchema(), {"party_type": "person", "name": "王 芳",
                                          "birth_date": "1990-01-01"})
-    check = handlers.check_duplicates(uow_for(ADMIN).session, ADMIN, data)
+    check = duplicate_queries.check_duplicates(uow_for(ADMIN).session, ADMIN, data)
     assert check["conflicts"] == []
     assert check["likely"][0]["number"] == person.number
     data = load(CustomerCreateSchema(), {"party_type": "company", "name": "北京完全无关有限公司"})
-    assert handlers.check_duplicates(uow_for(ADMIN).session, ADMIN, data)["likely"] == []
+    assert duplicate_queries.check_duplicates(uow_for(ADMIN).session, ADMIN, data)["likely"] == []
 
 
 # ---- merge -----------------------------------------------------------------------------------
@@ -137,28 +143,28 @@ def test_merge_moves_everything_and_leaves_a_pointer(uow_for):
                        phones=[{"value": "13900000002"}], tags=["import"])
     partner, _ = create(uow_for(ADMIN), name="长城集团控股有限公司")
     with uow_for(ADMIN) as uow:
-        handlers.add_relationship(uow, {"type": "holding_of", "from_customer": partner.number,
+        relationships.add_relationship(uow, {"type": "holding_of", "from_customer": partner.number,
                                         "to_customer": victim.number})
     uow = uow_for(ADMIN)
     with uow:
-        handlers.merge(uow, survivor.number, victim.number, reason="same company")
-    kept = queries.get(uow.session, ADMIN, survivor.number)
-    gone = queries.get(uow.session, ADMIN, victim.number)
+        parties.merge(uow, survivor.number, victim.number, reason="same company")
+    kept = party_queries.get(uow.session, ADMIN, survivor.number)
+    gone = party_queries.get(uow.session, ADMIN, victim.number)
     assert {p["value"] for p in kept["phones"]} == {"+8613900000001", "+8613900000002"}
     assert kept["roles"] == ["payer", "sold_to"] and kept["credit_code"] == CODE
     assert kept["tags"] == ["import"]
     assert gone["status"] == "merged" and gone["merged_into"] == survivor.number
-    rels = queries.list_relationships(uow.session, ADMIN, survivor.number)
+    rels = relationship_queries.list_relationships(uow.session, ADMIN, survivor.number)
     assert [(r["from_customer"], r["to_customer"]) for r in rels] == [(partner.number, survivor.number)]
     merged = events(uow, "customer.merged")[-1]
     assert merged["data"]["victim"]["number"] == victim.number
     assert merged["data"]["survivor"]["number"] == survivor.number
-    actions = {h["action"] for h in queries.history(uow.session, ADMIN, victim.number)["items"]}
+    actions = {h["action"] for h in party_queries.history(uow.session, ADMIN, victim.number)["items"]}
     assert {"created", "merged_away"} <= actions  # the victim keeps its own history
     with pytest.raises(BusinessRuleViolation) as err:
         update(uow_for(ADMIN), victim.number, tier="A")
     assert err.value.details["merged_into"] == survivor.number
-    assert queries.search(uow.session, ADMIN, {"name": "长城机械"})["total"] == 1
+    assert search_queries.search(uow.session, ADMIN, {"name": "长城机械"})["total"] == 1
 
 
 def test_only_admins_merge_and_not_across_party_types(uow_for):
@@ -166,17 +172,17 @@ def test_only_admins_merge_and_not_across_party_types(uow_for):
     b, _ = create(uow_for(ADMIN), party_type="person", name="甲")
     with pytest.raises(Forbidden):
         with uow_for(MANAGER) as uow:
-            handlers.merge(uow, a.number, b.number)
+            parties.merge(uow, a.number, b.number)
     with pytest.raises(BusinessRuleViolation):
         with uow_for(ADMIN) as uow:
-            handlers.merge(uow, a.number, b.number)
+            parties.merge(uow, a.number, b.number)
 
 
 # ---- relationships and the group tree ---------------------------------------------------------
 
 def _link(uow_for, rel_type, source, target):
     with uow_for(ADMIN) as uow:
-        return handlers.add_relationship(uow, {"type": rel_type, "from_customer": source.number,
+        return relationships.add_relationship(uow, {"type": rel_type, "from_customer": source.number,
                                                "to_customer": target.number})
 
 
@@ -188,7 +194,7 @@ def test_group_tree_is_transitive_and_cycles_are_refused(uow_for):
     _link(uow_for, "holding_of", holding, sub)
     _link(uow_for, "holding_of", sub, subsub)
     _link(uow_for, "subsidiary_of", other, holding)  # the inverse code, stored canonically
-    tree = queries.group_tree(uow_for(ADMIN).session, ADMIN, holding.number)
+    tree = relationship_queries.group_tree(uow_for(ADMIN).session, ADMIN, holding.number)
     assert tree["size"] == 4
     children = {c["number"]: c for c in tree["root"]["children"]}
     assert set(children) == {sub.number, other.number}
@@ -206,7 +212,7 @@ def test_relationship_party_types_and_inverse_names(uow_for):
     _link(uow_for, "employer_of", company, person)
     with pytest.raises(BusinessRuleViolation):
         _link(uow_for, "employer_of", person, company)
-    seen_from_person = queries.list_relationships(uow_for(ADMIN).session, ADMIN, person.number)
+    seen_from_person = relationship_queries.list_relationships(uow_for(ADMIN).session, ADMIN, person.number)
     assert seen_from_person[0]["direction"] == "incoming"
     assert seen_from_person[0]["from_customer"] == company.number
     assert seen_from_person[0]["label"] != seen_from_person[0]["name"]
@@ -225,7 +231,7 @@ def test_concurrent_claims_by_one_rep_cannot_exceed_the_limit(uow_for, monkeypat
                                "POOL_RECLAIM_COOLDOWN_DAYS": 10})
     made = [create(uow_for(ADMIN), name=f"并发客户{i}号有限公司", province="广东")[0]
             for i in range(2)]
-    counted, real_count = [], handlers._owned_count
+    counted, real_count = [], pool._owned_count
 
     def count_then_linger(session, user_id):
         n = real_count(session, user_id)
@@ -233,14 +239,14 @@ def test_concurrent_claims_by_one_rep_cannot_exceed_the_limit(uow_for, monkeypat
         eventlet.sleep(0.3)  # the other claim gets every chance to count now
         return n
 
-    monkeypatch.setattr(handlers, "_owned_count", count_then_linger)
+    monkeypatch.setattr(pool, "_owned_count", count_then_linger)
     outcomes, started = [], Semaphore(0)
 
     def claim(customer):
         started.release()
         try:
             with uow_for(REP) as uow:
-                handlers.claim(uow, customer.number, policy)
+                pool.claim(uow, customer.number, policy)
             outcomes.append("claimed")
         except BusinessRuleViolation as exc:
             outcomes.append(exc.details["rule"])
@@ -259,30 +265,30 @@ def test_claim_limit_release_cooldown_and_assignment(uow_for):
     made = [create(uow_for(ADMIN), name=f"池客户{i}号有限公司", province="广东")[0] for i in range(3)]
     for c in made[:2]:
         with uow_for(REP) as uow:
-            assert handlers.claim(uow, c.number, policy).owner_id == "rep-1"
+            assert pool.claim(uow, c.number, policy).owner_id == "rep-1"
     with pytest.raises(BusinessRuleViolation) as err:
         with uow_for(REP) as uow:
-            handlers.claim(uow, made[2].number, policy)
+            pool.claim(uow, made[2].number, policy)
     assert err.value.details["rule"] == "claim_limit_reached"
     with pytest.raises(BusinessRuleViolation) as err:
         with uow_for(REP2) as uow:
-            handlers.claim(uow, made[0].number, policy)
+            pool.claim(uow, made[0].number, policy)
     assert err.value.details["rule"] == "not_in_pool"
     with pytest.raises(Forbidden):  # rep-2 cannot even read rep-1's customer
-        queries.get(uow_for(REP2).session, REP2, made[0].number)
+        party_queries.get(uow_for(REP2).session, REP2, made[0].number)
     with uow_for(REP) as uow:
-        handlers.release(uow, made[0].number)
+        pool.release(uow, made[0].number)
     with pytest.raises(BusinessRuleViolation) as err:
         with uow_for(REP) as uow:
-            handlers.claim(uow, made[0].number, policy)
+            pool.claim(uow, made[0].number, policy)
     assert err.value.details["rule"] == "cooldown"
     with uow_for(REP2) as uow:
-        handlers.claim(uow, made[0].number, policy)
+        pool.claim(uow, made[0].number, policy)
     with pytest.raises(Forbidden):
         with uow_for(REP) as uow:
-            handlers.assign(uow, made[2].number, "rep-1")
+            pool.assign(uow, made[2].number, "rep-1")
     with uow_for(MANAGER) as uow:
-        handlers.assign(uow, made[2].number, "rep-2")
+        pool.assign(uow, made[2].number, "rep-2")
     changes = [e["data"] for e in events(uow_for(ADMIN), "customer.owner_changed")]
     assert [c["reason"] for c in changes] == ["claimed", "claimed", "released", "claimed", "assigned"]
 
@@ -294,23 +300,23 @@ def test_customer_without_follow_up_returns_to_the_pool(uow_for):
     busy, _ = create(uow_for(ADMIN), name="活跃客户有限公司")
     for c in (idle, busy):
         with uow_for(REP) as uow:
-            handlers.claim(uow, c.number, policy)
+            pool.claim(uow, c.number, policy)
     later = datetime.now(timezone.utc) + timedelta(days=31)
     with uow_for(ADMIN) as uow:
-        handlers.record_follow_up(uow, busy.id, later - timedelta(days=2))
-        handlers.record_follow_up(uow, busy.id, later - timedelta(days=20))  # older: ignored
+        pool.record_follow_up(uow, busy.id, later - timedelta(days=2))
+        pool.record_follow_up(uow, busy.id, later - timedelta(days=20))  # older: ignored
     with uow_for(ADMIN) as uow:
-        returned = handlers.return_idle_customers(uow, policy, now=later)
+        returned = pool.return_idle_customers(uow, policy, now=later)
     assert returned == [idle.number]
     session = uow_for(ADMIN).session
-    assert queries.get(session, ADMIN, idle.number)["in_pool"] is True
-    assert queries.get(session, ADMIN, busy.number)["owner_id"] == "rep-1"
+    assert party_queries.get(session, ADMIN, idle.number)["in_pool"] is True
+    assert party_queries.get(session, ADMIN, busy.number)["owner_id"] == "rep-1"
     with pytest.raises(BusinessRuleViolation) as err:  # the last owner waits out the cooldown
         with uow_for(REP) as uow:
-            handlers.claim(uow, idle.number, policy, now=later + timedelta(days=1))
+            pool.claim(uow, idle.number, policy, now=later + timedelta(days=1))
     assert err.value.details["rule"] == "cooldown"
     with uow_for(REP) as uow:
-        handlers.claim(uow, idle.number, policy, now=later + timedelta(days=8))
+        pool.claim(uow, idle.number, policy, now=later + timedelta(days=8))
 
 
 # ---- credit, roles, authorization ------------------------------------------------------------
@@ -320,10 +326,10 @@ def test_credit_limit_needs_a_credit_manager(uow_for):
     credit = load(CreditLimitSchema(), {"credit_limit": "500000.00", "credit_policy": "block"})
     with pytest.raises(Forbidden):
         with uow_for(MANAGER) as uow:
-            handlers.set_credit_limit(uow, customer.number, credit)
+            parties.set_credit_limit(uow, customer.number, credit)
     with uow_for(CREDIT) as uow:
-        handlers.set_credit_limit(uow, customer.number, credit)
-    record = queries.get(uow_for(ADMIN).session, ADMIN, customer.number)
+        parties.set_credit_limit(uow, customer.number, credit)
+    record = party_queries.get(uow_for(ADMIN).session, ADMIN, customer.number)
     assert record["credit_limit"] == "500000.00" and record["credit_policy"] == "block"
 
 
@@ -331,13 +337,13 @@ def test_roles_come_from_the_catalogue(uow_for):
     customer, _ = create(uow_for(ADMIN), name="角色测试有限公司")
     with pytest.raises(ValidationFailed) as err:
         with uow_for(ADMIN) as uow:
-            handlers.add_role(uow, customer.number, "astronaut")
+            roles.add_role(uow, customer.number, "astronaut")
     assert "roles.0" in err.value.details
     with uow_for(ADMIN) as uow:
-        handlers.define_role_type(uow, {"code": "astronaut", "label_en": "Astronaut",
+        roles.define_role_type(uow, {"code": "astronaut", "label_en": "Astronaut",
                                         "label_zh": "宇航员"})
     with uow_for(ADMIN) as uow:
-        assert [r.role_code for r in handlers.add_role(uow, customer.number, "astronaut").roles] == ["astronaut"]
+        assert [r.role_code for r in roles.add_role(uow, customer.number, "astronaut").roles] == ["astronaut"]
 
 
 def test_rep_scope_in_search(uow_for):
@@ -345,7 +351,7 @@ def test_rep_scope_in_search(uow_for):
     theirs, _ = create(uow_for(REP2), name="代表别人的客户有限公司")
     pooled, _ = create(uow_for(ADMIN), name="代表公海的客户有限公司")
     assert own.owner_id == "rep-1"
-    found = {c["number"] for c in queries.search(uow_for(REP).session, REP, {"name": "代表"})["items"]}
+    found = {c["number"] for c in search_queries.search(uow_for(REP).session, REP, {"name": "代表"})["items"]}
     assert found == {own.number, pooled.number}
     assert theirs.number not in found
     with pytest.raises(Forbidden):
@@ -363,7 +369,7 @@ def test_search_by_fragment_phone_and_filters(uow_for):
     session = uow_for(ADMIN).session
 
     def numbers(**criteria):
-        return {c["number"] for c in queries.search(session, ADMIN, criteria)["items"]}
+        return {c["number"] for c in search_queries.search(session, ADMIN, criteria)["items"]}
 
     assert len(numbers(name="张伟")) == 2
     assert numbers(name="张伟", province="北京") == {zhang.number}
@@ -374,9 +380,9 @@ def test_search_by_fragment_phone_and_filters(uow_for):
     assert numbers(q=zhang.number) == {zhang.number}
     assert numbers(name="trading") == {acme.number} == numbers(role="dealer", tier="A")
     assert numbers(name="ACME TRAD") == {acme.number}
-    page = queries.search(session, ADMIN, {"name": "伟", "page": 1, "page_size": 1})
+    page = search_queries.search(session, ADMIN, {"name": "伟", "page": 1, "page_size": 1})
     assert page["total"] == 0  # "伟" is not a surname prefix of any of them
-    page = queries.search(session, ADMIN, {"party_type": "person", "page": 2, "page_size": 2})
+    page = search_queries.search(session, ADMIN, {"party_type": "person", "page": 2, "page_size": 2})
     assert page["total"] == 3 and len(page["items"]) == 1 and page["total_exact"] is True
 
 
@@ -387,17 +393,17 @@ def test_export_batches_in_jsonl_and_csv(uow_for):
     session = uow_for(ADMIN).session
     lines, after, done = [], 0, False
     while not done:
-        batch = queries.export_batch(session, ADMIN, after, limit=2)
+        batch = export_queries.export_batch(session, ADMIN, after, limit=2)
         lines += batch["lines"]
         after, done = batch["next_after"], batch["done"]
     records = [json.loads(line) for line in lines]
     assert [r["number"] for r in records] == [c.number for c in made]
     assert all(r["_format"] == 1 for r in records)
-    csv_batch = queries.export_batch(session, ADMIN, 0, limit=10, fmt="csv")
+    csv_batch = export_queries.export_batch(session, ADMIN, 0, limit=10, fmt="csv")
     assert csv_batch["lines"][0].startswith("number,id,party_type,name")
     assert len(csv_batch["lines"]) == 6
     with pytest.raises(Forbidden):
-        queries.export_batch(session, REP, 0)
+        export_queries.export_batch(session, REP, 0)
 
 
 def test_erase_anonymises_a_person_and_keeps_business_links(uow_for):
@@ -407,38 +413,38 @@ def test_erase_anonymises_a_person_and_keeps_business_links(uow_for):
     update(uow_for(ADMIN), person.number, name="赵敏敏")
     with pytest.raises(Forbidden):
         with uow_for(MANAGER) as uow:
-            handlers.erase(uow, person.number, "data subject request")
+            privacy.erase(uow, person.number, "data subject request")
     with uow_for(ADMIN) as uow:
-        handlers.erase(uow, person.number, "data subject request #42")
+        privacy.erase(uow, person.number, "data subject request #42")
     session = uow_for(ADMIN).session
-    record = queries.get(session, ADMIN, person.number)
+    record = party_queries.get(session, ADMIN, person.number)
     assert record["number"] == person.number and record["roles"] == ["sold_to"]
     assert "赵" not in record["name"] and record["phones"] == [] and record["birth_date"] is None
     leftovers = session.scalars(select(HistoryEntry.new_value).where(
         HistoryEntry.customer_id == person.id)).all()
     assert not any(v and ("赵" in v or "13700001111" in v or "zm@" in v) for v in leftovers)
-    export = queries.privacy_export(session, ADMIN, person.number)
+    export = export_queries.privacy_export(session, ADMIN, person.number)
     assert export["erasure"]["erased_by"] == "admin-1"
     assert export["erasure"]["reason"] == "data subject request #42"
     assert events(uow_for(ADMIN), "customer.erased")[-1]["aggregate"]["number"] == person.number
-    assert queries.search(session, ADMIN, {"name": "赵敏"})["total"] == 0
+    assert search_queries.search(session, ADMIN, {"name": "赵敏"})["total"] == 0
     # the freed phone number can be used by a new customer
     create(uow_for(ADMIN), party_type="person", name="新客户", phones=[{"value": "13700001111"}])
 
 
 def test_unknown_customer_is_not_found(uow_for):
     with pytest.raises(NotFound):
-        queries.get(uow_for(ADMIN).session, ADMIN, "C99999999")
+        party_queries.get(uow_for(ADMIN).session, ADMIN, "C99999999")
     with pytest.raises(NotFound):
-        queries.get(uow_for(ADMIN).session, ADMIN, "no-such-id")
+        party_queries.get(uow_for(ADMIN).session, ADMIN, "no-such-id")
 
 
 def test_records_and_exports_match_the_published_json_schema(uow_for):
-    from importlib import resources
-
     import jsonschema
 
-    schema = json.loads(resources.files("customer").joinpath("customer-record.v1.json").read_text())
+    from guanxi_common.contracts.customer import customer_record_json_schema
+
+    schema = customer_record_json_schema()
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     company, _ = create(uow_for(ADMIN), name="模式校验有限公司", credit_code=CODE, province="浙江",
                         phones=[{"value": "0571-88886666", "label": "office"}],
@@ -448,12 +454,12 @@ def test_records_and_exports_match_the_published_json_schema(uow_for):
     create(uow_for(ADMIN), party_type="person", name="Li Lei", birth_date="1980-02-29",
            emails=[{"value": "li.lei@example.com"}], preferences={"room": "high floor"})
     session = uow_for(ADMIN).session
-    validator.validate(queries.get(session, ADMIN, company.number))
-    lines = queries.export_batch(session, ADMIN, 0, limit=10)["lines"]
+    validator.validate(party_queries.get(session, ADMIN, company.number))
+    lines = export_queries.export_batch(session, ADMIN, 0, limit=10)["lines"]
     assert len(lines) == 2
     for line in lines:
         validator.validate(json.loads(line))
-    broken = dict(queries.get(session, ADMIN, company.number), credit_limit=12.5)
+    broken = dict(party_queries.get(session, ADMIN, company.number), credit_limit=12.5)
     assert list(validator.iter_errors(broken))  # the schema really constrains the record
 
 
@@ -463,11 +469,11 @@ def test_release_keeps_a_long_reason_apart_from_the_action(uow_for):
     policy = pool_policy_from({})
     customer, _ = create(uow_for(ADMIN), name="释放原因有限公司")
     with uow_for(REP) as uow:
-        handlers.claim(uow, customer.number, policy)
+        pool.claim(uow, customer.number, policy)
     reason = "客户已搬迁到外省，由当地办事处跟进，详见拜访记录 2026-11-20"
     with uow_for(REP) as uow:
-        handlers.release(uow, customer.number, reason)
-    items = queries.history(uow_for(ADMIN).session, ADMIN, customer.number)["items"]
+        pool.release(uow, customer.number, reason)
+    items = party_queries.history(uow_for(ADMIN).session, ADMIN, customer.number)["items"]
     released = [h for h in items if h["action"] == "released"]
     assert released and released[0]["reason"] == reason
     event = events(uow_for(ADMIN), "customer.owner_changed")[-1]["data"]
@@ -482,7 +488,7 @@ def test_erase_removes_published_snapshots_from_the_outbox(uow_for):
     with uow_for(ADMIN) as uow:  # as the relay would after publishing
         uow.session.execute(sql_update(outbox_events).values(published_at=datetime.now(timezone.utc)))
     with uow_for(ADMIN) as uow:
-        handlers.erase(uow, person.number, "request")
+        privacy.erase(uow, person.number, "request")
     payloads = [json.dumps(e, ensure_ascii=False) for e in events(uow_for(ADMIN))]
     assert not any("钱多多" in p or "13600001111" in p for p in payloads)
     assert [json.loads(p)["type"] for p in payloads] == ["customer.erased"]
@@ -496,9 +502,9 @@ def test_merge_that_would_close_a_holding_cycle_is_refused(uow_for):
     _link(uow_for, "holding_of", middle, bottom)
     with pytest.raises(BusinessRuleViolation) as err:  # bottom would hold... itself via top
         with uow_for(ADMIN) as uow:
-            handlers.merge(uow, top.number, bottom.number)
+            parties.merge(uow, top.number, bottom.number)
     assert err.value.details["rule"] == "relationship_cycle"
-    assert queries.get(uow_for(ADMIN).session, ADMIN, bottom.number)["status"] == "prospect"
+    assert party_queries.get(uow_for(ADMIN).session, ADMIN, bottom.number)["status"] == "prospect"
 
 
 def test_ended_relationships_leave_the_group_tree(uow_for):
@@ -506,8 +512,8 @@ def test_ended_relationships_leave_the_group_tree(uow_for):
     sold, _ = create(uow_for(ADMIN), name="时效已售子公司有限公司")
     rel = _link(uow_for, "holding_of", holding, sold)
     with uow_for(ADMIN) as uow:
-        handlers.end_relationship(uow, rel.id, date.today() - timedelta(days=1))
-    assert queries.group_tree(uow_for(ADMIN).session, ADMIN, holding.number)["size"] == 1
+        relationships.end_relationship(uow, rel.id, date.today() - timedelta(days=1))
+    assert relationship_queries.group_tree(uow_for(ADMIN).session, ADMIN, holding.number)["size"] == 1
     _link(uow_for, "holding_of", sold, holding)  # no longer a cycle: the old link has ended
 
 
@@ -516,8 +522,8 @@ def test_numbers_in_any_written_form_and_creation_rules(uow_for):
 
     customer, _ = create(uow_for(ADMIN), name="全角编号有限公司")
     full_width = customer.number.translate(str.maketrans("C0123456789", "Ｃ０１２３４５６７８９"))
-    assert queries.get(uow_for(ADMIN).session, ADMIN, full_width)["id"] == customer.id
-    assert queries.search(uow_for(ADMIN).session, ADMIN, {"q": full_width.lower()})["total"] == 1
+    assert party_queries.get(uow_for(ADMIN).session, ADMIN, full_width)["id"] == customer.id
+    assert search_queries.search(uow_for(ADMIN).session, ADMIN, {"q": full_width.lower()})["total"] == 1
     nobody = Actor(user_id="guest-1", roles=frozenset())
     with pytest.raises(Forbidden):
         create(uow_for(nobody), name="无权创建有限公司")
@@ -525,10 +531,10 @@ def test_numbers_in_any_written_form_and_creation_rules(uow_for):
         create(uow_for(ADMIN), name="新客户就流失有限公司", status="lost")
     assert "status" in err.value.details
     with pytest.raises(Forbidden):
-        queries.privacy_export(uow_for(MANAGER).session, MANAGER, customer.number)
+        export_queries.privacy_export(uow_for(MANAGER).session, MANAGER, customer.number)
     with pytest.raises(Conflict):
         with uow_for(ADMIN) as uow:
-            handlers.define_relationship_type(uow, {
+            relationships.define_relationship_type(uow, {
                 "code": "owner_of", "name": "owner of", "inverse_name": "owned by",
                 "inverse_code": "subsidiary_of", "from_party_types": ["company"],
                 "to_party_types": ["company"], "hierarchical": True})
@@ -537,7 +543,7 @@ def test_numbers_in_any_written_form_and_creation_rules(uow_for):
 def test_the_stored_record_always_equals_a_fresh_assembly(uow_for):
     """get answers the stored record; after every kind of change it must equal the record
     assembled from the tables, or a write path escaped the refresh hook."""
-    from customer import records, repository
+    from customer.adapters import records, repository
 
     policy = pool_policy_from({})
     a, _ = create(uow_for(ADMIN), name="记录一致有限公司", roles=["sold_to"], tags=["x"])
@@ -545,35 +551,35 @@ def test_the_stored_record_always_equals_a_fresh_assembly(uow_for):
     p, _ = create(uow_for(ADMIN), party_type="person", name="孙丽", emails=[{"value": "sl@x.cn"}])
     update(uow_for(ADMIN), a.number, tags=["y"], phones=[{"value": "13500002222"}], tier="B")
     with uow_for(ADMIN) as uow:
-        handlers.add_role(uow, a.number, "payer")
+        roles.add_role(uow, a.number, "payer")
     with uow_for(REP) as uow:
-        handlers.claim(uow, a.number, policy)
+        pool.claim(uow, a.number, policy)
     with uow_for(REP) as uow:
-        handlers.record_follow_up(uow, a.number, datetime.now(timezone.utc))
+        pool.record_follow_up(uow, a.number, datetime.now(timezone.utc))
     _link(uow_for, "employer_of", a, p)
     with uow_for(ADMIN) as uow:
-        handlers.merge(uow, a.number, b.number)
+        parties.merge(uow, a.number, b.number)
     with uow_for(ADMIN) as uow:
-        handlers.erase(uow, p.number, "request")
+        privacy.erase(uow, p.number, "request")
     session = uow_for(ADMIN).session
     for customer in (a, b, p):
         fresh = records.dump(repository.get_customer(session, customer.number))
-        assert queries.get(session, ADMIN, customer.number) == json.loads(json.dumps(fresh))
+        assert party_queries.get(session, ADMIN, customer.number) == json.loads(json.dumps(fresh))
 
 
 def test_records_missing_after_a_bulk_load_are_assembled_and_backfilled(uow_for):
     from sqlalchemy import update as sql_update
 
-    from customer import records
+    from customer.adapters import records
 
     made = [create(uow_for(ADMIN), name=f"批量导入{i}有限公司")[0] for i in range(3)]
     with uow_for(ADMIN) as uow:
         uow.session.execute(sql_update(Customer).values(record=None))
     session = uow_for(ADMIN).session
-    assembled = queries.get(session, ADMIN, made[0].number)  # no record stored: assembled
+    assembled = party_queries.get(session, ADMIN, made[0].number)  # no record stored: assembled
     assert assembled["number"] == made[0].number
     with uow_for(ADMIN) as uow:
         assert records.backfill(uow.session, batch=2) == 3
     stored = uow_for(ADMIN).session.scalars(select(Customer.record)).all()
     assert all(stored) and json.loads(stored[0])["version"] == 1
-    assert queries.get(uow_for(ADMIN).session, ADMIN, made[0].number) == assembled
+    assert party_queries.get(uow_for(ADMIN).session, ADMIN, made[0].number) == assembled

@@ -164,7 +164,7 @@ def test_readiness_over_http(customer_service, customer_config):
 def test_export_streams_every_batch(customer_service, rpc_client):
     import io
 
-    from customer.export_cli import stream
+    from customer.tools.export_cli import stream
 
     admin = rpc_client(ADMIN)
     numbers = [admin.customer.create({"party_type": "company", "name": f"流式导出{i}有限公司"})

@@ -14,11 +14,9 @@ from urllib.parse import urlparse
 import requests
 
 from guanxi_common.config import PROJECT_ROOT
-from guanxi_common.db import session_scope
+from guanxi_common.unit_of_work import session_scope
 from guanxi_common.testing import find_free_port
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
-from outbox_app.support import TcpProxy, with_port  # noqa: E402
+from guanxi_common.testing.broker import TcpProxy, with_port
 
 JWT_SECRET = "e2e-" + "k" * 44
 ADMIN_PASSWORD = "e2e-admin-password"

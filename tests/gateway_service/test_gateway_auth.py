@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from guanxi_common.config import PROJECT_ROOT
-from guanxi_common.db import session_scope
+from guanxi_common.unit_of_work import session_scope
 from guanxi_common.migrations import upgrade
 
 from gateway import users

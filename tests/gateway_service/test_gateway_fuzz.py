@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
 
 from customer.service import CustomerService
 from guanxi_common.config import PROJECT_ROOT
-from guanxi_common.db import session_scope
+from guanxi_common.unit_of_work import session_scope
 from guanxi_common.migrations import upgrade
 from sales.service import SalesService
 

@@ -6,6 +6,7 @@ import eventlet
 import pytest
 
 from gateway import ratelimit
+from gateway.app import load_config
 from gateway.ratelimit import RateLimiter
 
 os_threading = eventlet.patcher.original("threading")
@@ -138,20 +139,26 @@ def test_parse_rate():
             ratelimit.parse_rate(bad)
 
 
+def limiter_from_env():
+    """The limiter the app makes from ``GATEWAY_RATE_LIMIT`` / ``GATEWAY_RATE_BURST``."""
+    config = load_config()
+    return ratelimit.make_limiter(config["GATEWAY_RATE_LIMIT"], config["GATEWAY_RATE_BURST"])
+
+
 def test_limiter_from_env(monkeypatch):
     monkeypatch.delenv("GATEWAY_RATE_LIMIT", raising=False)
     monkeypatch.delenv("GATEWAY_RATE_BURST", raising=False)
-    limiter = ratelimit.limiter_from_env()
+    limiter = limiter_from_env()
     assert (limiter.rate, limiter.burst) == (20, 40)
     monkeypatch.setenv("GATEWAY_RATE_LIMIT", "600/m")
     monkeypatch.setenv("GATEWAY_RATE_BURST", "5")
-    limiter = ratelimit.limiter_from_env()
+    limiter = limiter_from_env()
     assert (limiter.rate, limiter.burst) == (10, 5)
     monkeypatch.setenv("GATEWAY_RATE_LIMIT", "off")
-    assert all(ratelimit.limiter_from_env().check("u") == (True, 0.0) for _ in range(1000))
+    assert all(limiter_from_env().check("u") == (True, 0.0) for _ in range(1000))
     monkeypatch.setenv("GATEWAY_RATE_LIMIT", "lots")
     with pytest.raises(ValueError):
-        ratelimit.limiter_from_env()
+        limiter_from_env()
 
 
 def test_retry_after_header_rounds_up():

@@ -318,8 +318,9 @@ def test_parse_api_token_refuses_other_shapes(tokens):
 # --- roles ----------------------------------------------------------------------------------
 
 def test_catalogue_covers_the_shared_access_rules():
-    shared = {access.ADMIN, "auditor", *access.REGIONAL_READERS, *access.REGIONAL_WRITERS,
-              *access.OWNER_SCOPED}
+    policy = access.CRM_POLICY
+    shared = {policy.admin, "auditor", *policy.auditors, *policy.regional_readers,
+              *policy.regional_writers, *policy.owner_scoped}
     assert shared <= set(gw_roles.ROLES)
     assert len(gw_roles.ROLES) == 9 and all(gw_roles.ROLES.values())
 

@@ -1,40 +1,137 @@
-"""deploy/k8s: every manifest parses and the customer, sales and gateway deployments keep
-their promises."""
+"""deploy/k8s: every manifest parses, renders from one base per service, and the customer,
+sales and gateway deployments keep their promises."""
 import json
 import re
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+import pytest
 import yaml
+from k8s_render import kubectl_render, render
 from opshelpers import ROOT
 
+from guanxi_common.config import DEFAULT_HTTP_PORTS
+
 K8S = ROOT / "deploy" / "k8s"
+NAMEKO_SERVICES = ("customer", "sales")
 
 
 def load(name):
     return [doc for doc in yaml.safe_load_all((K8S / name).read_text()) if doc]
 
 
+@lru_cache(maxsize=None)
+def _rendered(folder):
+    return tuple(render(K8S / folder))
+
+
+def rendered(folder=""):
+    """The documents ``kubectl kustomize deploy/k8s/<folder>`` gives (copies)."""
+    return yaml.safe_load(yaml.safe_dump(list(_rendered(folder))))
+
+
 def by_kind(docs, kind):
     return [d for d in docs if d["kind"] == kind]
 
 
+def named(docs, kind, name):
+    [doc] = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return doc
+
+
 def all_docs():
-    return [doc for path in sorted(K8S.glob("*.yaml")) for doc in load(path.name)]
+    return rendered()
 
 
-def test_every_manifest_parses_and_is_listed_in_the_kustomization():
-    kustomization = load("kustomization.yaml")[0]
-    listed = set(kustomization["resources"])
-    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == files
+def kustomizations():
+    return sorted(K8S.rglob("kustomization.yaml"))
+
+
+def referenced_files(path):
+    [kustomization] = load(path.relative_to(K8S))
+    entries = kustomization.get("resources", []) + [
+        p["path"] for p in kustomization.get("patches", []) if "path" in p]
+    return {(path.parent / entry).resolve() for entry in entries}
+
+
+def test_every_manifest_parses_and_is_used_by_a_kustomization():
+    used = set()
+    for path in kustomizations():
+        used |= referenced_files(path)
+        for entry in load(path.relative_to(K8S))[0].get("components", []) + \
+                load(path.relative_to(K8S))[0].get("resources", []):
+            assert (path.parent / entry).exists(), (path, entry)
+    manifests = {p.resolve() for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml"}
+    assert manifests - used == set()
+    # every folder is reached from the top-level kustomization
+    reached, todo = set(), [K8S]
+    while todo:
+        folder = todo.pop()
+        reached.add(folder.resolve())
+        [kustomization] = load((folder / "kustomization.yaml").relative_to(K8S))
+        for entry in kustomization.get("resources", []) + kustomization.get("components", []):
+            if (folder / entry).is_dir():
+                todo.append(folder / entry)
+    assert {p.parent.resolve() for p in kustomizations()} == reached
     for doc in all_docs():
         assert doc["apiVersion"] and doc["kind"]
-        if doc["kind"] != "Kustomization":
-            assert doc["metadata"]["name"]
+        assert doc["metadata"]["name"]
+
+
+def test_the_render_matches_kubectl_kustomize():
+    """k8s_render stands in for kubectl where it is not installed: prove they agree."""
+    def key(doc):
+        return doc["kind"], doc["metadata"]["name"]
+
+    for folder in ["", "gateway", *(f"services/{s}" for s in NAMEKO_SERVICES)]:
+        reference = kubectl_render(K8S / folder)
+        if reference is None:
+            pytest.skip("kubectl is not installed")
+        assert sorted(rendered(folder), key=key) == sorted(reference, key=key), folder
+
+
+def identity(folder):
+    [kustomization] = load(f"{folder}/kustomization.yaml")
+    [generator] = kustomization["configMapGenerator"]
+    return dict(literal.split("=", 1) for literal in generator["literals"])
+
+
+@pytest.mark.parametrize("service", NAMEKO_SERVICES)
+def test_a_service_overlay_is_its_identity_and_nothing_else(service):
+    """Each Nameko service patches the shared components by name and port only."""
+    [kustomization] = load(f"services/{service}/kustomization.yaml")
+    assert set(kustomization) == {"apiVersion", "kind", "components", "configMapGenerator"}
+    assert kustomization["components"] == [
+        "../../components/service", "../../components/availability",
+        "../../components/database"]
+    assert identity(f"services/{service}") == {
+        "name": service.replace("_", "-"), "service": service,
+        "env-prefix": service.upper(), "port": str(DEFAULT_HTTP_PORTS[service])}
+
+
+def test_no_placeholder_survives_the_render():
+    text = yaml.safe_dump(all_docs())
+    assert "placeholder" not in text.lower()
+    assert "65535" not in text
+    # the identities are read, never deployed
+    assert not [d for d in by_kind(all_docs(), "ConfigMap")
+                if d["metadata"]["name"].endswith("-identity")]
+
+
+def test_one_service_renders_as_the_customer_one_with_its_names():
+    """customer and sales differ by renames only (what the shared base promises)."""
+    def renamed(docs, service):
+        text = yaml.safe_dump(sorted(docs, key=lambda d: (d["kind"], d["metadata"]["name"])))
+        port = str(DEFAULT_HTTP_PORTS[service])
+        return (text.replace(service.upper(), "NAME").replace(service, "name")
+                .replace(port, "PORT"))
+
+    assert renamed(rendered("services/customer"), "customer") == \
+        renamed(rendered("services/sales"), "sales")
 
 
 def test_customer_deployment_probes_shutdown_and_config():
-    docs = load("customer.yaml")
+    docs = rendered("services/customer")
     deployment = by_kind(docs, "Deployment")[0]
     assert deployment["spec"]["replicas"] == 2
     pod = deployment["spec"]["template"]["spec"]
@@ -61,7 +158,7 @@ def test_customer_deployment_probes_shutdown_and_config():
 
 
 def test_customer_service_pdb_hpa_and_scraping():
-    docs = load("customer.yaml")
+    docs = rendered("services/customer")
     service = by_kind(docs, "Service")[0]
     assert service["spec"]["ports"][0]["port"] == 8101
     annotations = service["metadata"]["annotations"]
@@ -80,21 +177,12 @@ def test_rabbitmq_cluster_and_customer_database():
     assert statefulset["spec"]["serviceName"] == "rabbitmq-headless"
     assert {s["metadata"]["name"] for s in by_kind(rabbit, "Service")} == {
         "rabbitmq", "rabbitmq-headless"}
-    db = by_kind(load("customer-db.yaml"), "StatefulSet")[0]
+    db = by_kind(rendered("services/customer"), "StatefulSet")[0]
     assert db["metadata"]["name"] == "customer-db"
 
 
-def test_dockerfile_runs_the_customer_service():
-    text = (ROOT / "services" / "customer" / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim" in text
-    assert 'CMD ["python", "-m", "guanxi_common.runner", "customer"]' in text
-    assert "EXPOSE 8101" in text and "HEALTHCHECK" in text
-    assert "\nUSER " in text
-    assert Path(ROOT / ".dockerignore").is_file()
-
-
 def test_sales_deployment_mirrors_the_customer_one():
-    docs = load("sales.yaml")
+    docs = rendered("services/sales")
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     container = next(c for c in pod["containers"] if c["name"] == "sales")
@@ -106,7 +194,9 @@ def test_sales_deployment_mirrors_the_customer_one():
     secrets = {d["metadata"]["name"]: d for d in load("secrets.yaml")}
     assert "SALES_DATABASE_URL" in secrets["sales-secrets"]["stringData"]
     kustomization = load("kustomization.yaml")[0]
-    assert {"sales.yaml", "sales-db.yaml"} <= set(kustomization["resources"])
+    assert "services/sales" in kustomization["resources"]
+    assert named(docs, "StatefulSet", "sales-db")["spec"]["template"]["spec"]["containers"][0][
+        "envFrom"] == [{"secretRef": {"name": "sales-db-secrets"}}]
 
 
 def containers_of(deployment):
@@ -132,7 +222,7 @@ def test_every_http_port_variable_names_its_own_service():
 
 
 def gateway_deployment():
-    return by_kind(load("gateway.yaml"), "Deployment")[0]
+    return by_kind(rendered("gateway"), "Deployment")[0]
 
 
 def test_gateway_deployment_serves_http_with_probes_and_bootstrap():
@@ -191,7 +281,7 @@ def nginx_size(text):
 
 
 def test_gateway_is_exposed_by_service_and_ingress():
-    docs = load("gateway.yaml")
+    docs = [d for d in rendered("gateway") if d["metadata"]["name"] == "gateway"]
     pod_template = gateway_deployment()["spec"]["template"]
     container = pod_template["spec"]["containers"][0]
     service = by_kind(docs, "Service")[0]
@@ -221,27 +311,9 @@ def test_gateway_is_exposed_by_service_and_ingress():
     assert hpa["scaleTargetRef"]["name"] == "gateway"
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 10)
     kustomization = load("kustomization.yaml")[0]
-    assert {"gateway.yaml", "gateway-db.yaml"} <= set(kustomization["resources"])
+    assert "gateway" in kustomization["resources"]
     assert {"name": "guanxi/gateway", "newTag": "0.1.0"} in kustomization["images"]
-    assert by_kind(load("gateway-db.yaml"), "StatefulSet")[0]["metadata"]["name"] == "gateway-db"
-
-
-def test_gateway_dockerfile_runs_gunicorn():
-    text = (ROOT / "services" / "gateway" / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim" in text
-    assert "\nUSER " in text and "EXPOSE 8000" in text
-    assert "HEALTHCHECK" in text and "http://127.0.0.1:8000/healthz" in text
-    assert "GUANXI_HOME=/app" in text and "\nWORKDIR /app" in text
-    [cmd] = re.findall(r"^CMD (\[.*\])$", text, re.MULTILINE)
-    assert json.loads(cmd) == ["python", "-m", "gunicorn", "-c",
-                               "services/gateway/gunicorn.conf.py"]
-    assert json.loads(cmd) == gateway_deployment()["spec"]["template"]["spec"][
-        "containers"][0]["command"]
-    for needed in ("services/gateway/gunicorn.conf.py", "services/gateway/migrations",
-                   "services/gateway/alembic.ini"):
-        assert f"COPY {needed} {needed}" in text
-    for source in re.findall(r"^COPY (?!--from)(\S+) ", text, re.MULTILINE):
-        assert (ROOT / source).exists(), source
+    assert by_kind(rendered("gateway"), "StatefulSet")[0]["metadata"]["name"] == "gateway-db"
 
 
 def test_gateway_bootstrap_finds_alembic_ini_in_the_image_layout(tmp_path, monkeypatch):

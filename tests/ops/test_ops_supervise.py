@@ -1,13 +1,14 @@
 """scripts/supervise.py with stand-in Nameko services on the real broker."""
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
 
 import pytest
 from opshelpers import (  # noqa: F401 (fixtures)
-    OPS_SERVICES, ROOT, SUPERVISE, Lines, ops_env, process_gone, python)
+    OPS_SERVICES, ROOT, SUPERVISE, Lines, free_port, ops_env, process_gone, python)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -154,3 +155,33 @@ def test_detach_fails_with_the_log_tail_when_a_service_dies(python, ops_env, tmp
     assert "opscrash: exited with code 3 before it was ready" in up.stderr
     assert "crashing on purpose" in up.stderr  # the tail of var/log/opscrash.log
     assert not (tmp_path / "var" / "run" / "opscrash.pid").exists()
+
+
+def refused(host, port):
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_detach_binds_and_checks_the_gateway_on_gateway_host_and_port(python, ops_env):
+    """GATEWAY_PORT and GATEWAY_HOST are the gateway's only address settings: the
+    supervisor waits on that port and gunicorn binds that address, nothing else."""
+    port = free_port()
+    ops_env.update({"GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1",
+                    "GATEWAY_WORKERS": "1", "GATEWAY_HTTP_PORT": str(free_port())})
+    up = subprocess.run(
+        [python, str(SUPERVISE), "--only", "gateway", "--detach", "--timeout", "40"],
+        cwd=ROOT, env=ops_env, capture_output=True, text=True, timeout=50)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"gateway: ready on http://127.0.0.1:{port}/readyz" in up.stdout
+        assert get(port, "/readyz") == 200
+        # bound to 127.0.0.1 only: another loopback address is refused
+        assert refused("127.0.0.2", port)
+        assert refused("127.0.0.1", int(ops_env["GATEWAY_HTTP_PORT"]))
+    finally:
+        down = subprocess.run([python, str(SUPERVISE), "--stop"], cwd=ROOT, env=ops_env,
+                              capture_output=True, text=True, timeout=20)
+    assert down.returncode == 0, down.stdout + down.stderr

@@ -7,8 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from customer.schemas import FollowUpSchema
-from customer.service import _follow_up_from_event
+from guanxi_common.contracts.customer import ActivityLoggedIn
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from guanxi_common.messaging_models import outbox_events
 from guanxi_common.validation import load
@@ -292,8 +291,8 @@ def test_activity_logged_carries_what_the_customer_service_needs(sales_uow):
                              "outcome": "completed"}
     assert event["aggregate"]["type"] == "activity" and event["source"] == "sales"
     # exactly what the customer service's handler reads from it
-    follow_up = load(FollowUpSchema(), _follow_up_from_event(event))
-    assert follow_up["customer"] == c.id and follow_up["occurred_at"] == done_at
+    follow_up = load(ActivityLoggedIn(), event["data"])
+    assert follow_up["customer_id"] == c.id and follow_up["occurred_at"] == done_at
     assert rule_of(rep, activities.complete_activity, planned.id,
                        {"outcome": "completed"}) == "activity_already_done"
     # logging an activity already done emits at once; a cancelled one does not count

@@ -9,7 +9,8 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from guanxi_common.chassis import ServiceBase
-from guanxi_common.db import make_engine, make_session_factory
+from guanxi_common.engine import make_engine
+from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, ValidationFailed
 from sales.base import SalesDependencies
 from sales.entrypoints.funnel import FunnelEntrypoints

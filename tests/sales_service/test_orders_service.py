@@ -11,7 +11,8 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import func, select
 
 from guanxi_common.chassis import ServiceBase
-from guanxi_common.db import UnitOfWork, make_engine, make_session_factory
+from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
+from guanxi_common.engine import make_engine
 from guanxi_common.errors import BusinessRuleViolation, Forbidden, ValidationFailed
 from guanxi_common.migrations import upgrade
 from sales.base import SalesDependencies

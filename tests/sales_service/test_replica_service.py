@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from customer.service import CustomerService
 from guanxi_common.chassis import ServiceBase
 from guanxi_common.context import Actor
-from guanxi_common.db import UnitOfWork, make_engine, make_session_factory
+from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
+from guanxi_common.engine import make_engine
 from guanxi_common.messaging_models import inbox_events
 from sales.base import SalesDependencies
 from sales.entrypoints.replica import ReplicaEntrypoints

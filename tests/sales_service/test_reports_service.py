@@ -4,7 +4,8 @@ caller's scope from the context data, and typed errors across the wire."""
 import pytest
 
 from guanxi_common.chassis import ServiceBase
-from guanxi_common.db import make_engine, make_session_factory
+from guanxi_common.engine import make_engine
+from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.errors import Forbidden, ValidationFailed
 from sales.base import SalesDependencies
 from sales.entrypoints.reports import ReportEntrypoints

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from guanxi_common.context import Actor
-from guanxi_common.db import make_engine, make_session_factory
+from guanxi_common.engine import make_engine
+from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.validation import load
 from sales import demo, reports
 from sales.models import CustomerReplica, Invoice, Order, OrderTransition, Payment, Product

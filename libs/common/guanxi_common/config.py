@@ -10,6 +10,9 @@ VAR_DIR = Path(os.environ.get("GUANXI_VAR_DIR", PROJECT_ROOT / "var"))
 #: Default HTTP port (health, readiness, metrics) per service.
 DEFAULT_HTTP_PORTS = {"customer": 8101, "sales": 8102, "service_desk": 8103,
                       "marketing": 8104, "gateway": 8000}
+#: The gateway runs under gunicorn, not the runner; its address settings are named after it
+#: alone (docs/api.md), a Nameko service's after the service: <SERVICE>_HTTP_PORT, HTTP_HOST.
+GATEWAY = "gateway"
 
 
 def env(name, default=None, cast=str):
@@ -19,6 +22,20 @@ def env(name, default=None, cast=str):
     if cast is bool:
         return value.strip().lower() in ("1", "true", "yes", "on")
     return cast(value)
+
+
+def http_port(service):
+    """The port of ``service``'s HTTP endpoints (the gateway's API, a service's /healthz,
+    /readyz, /metrics)."""
+    default = DEFAULT_HTTP_PORTS.get(service, 8100)
+    if service == GATEWAY:
+        return env("GATEWAY_PORT", default, int)
+    return env(f"{service.upper()}_HTTP_PORT", default, int)
+
+
+def http_host(service):
+    """The address ``service``'s HTTP port binds to."""
+    return env("GATEWAY_HOST" if service == GATEWAY else "HTTP_HOST", "0.0.0.0")
 
 
 def normalize_db_url(url):
@@ -42,10 +59,9 @@ def database_url(service):
 def service_config(service, **overrides):
     """The Nameko config dict for ``service`` built from the environment."""
     upper = service.upper()
-    port = env(f"{upper}_HTTP_PORT", DEFAULT_HTTP_PORTS.get(service, 8100), int)
     config = {
         "AMQP_URI": env("AMQP_URI", DEFAULT_AMQP_URI),
-        "WEB_SERVER_ADDRESS": f"{env('HTTP_HOST', '0.0.0.0')}:{port}",
+        "WEB_SERVER_ADDRESS": f"{http_host(service)}:{http_port(service)}",
         "DB_URIS": {service: database_url(service)},
         "RPC_TIMEOUT": env("RPC_TIMEOUT", 5.0, float),
         "max_workers": env(f"{upper}_MAX_WORKERS", 10, int),

@@ -304,10 +304,27 @@ event_handler = EventHandler.decorator
 
 
 def idempotent(fn=None, *, consumer=None, uow_attr="uow"):
-    """Run an event handler inside ``with self.<uow_attr>:`` only on the first delivery
-    of the event to this consumer (default name ``<service>.<method>``); a duplicate is
-    skipped (and counted). Usable as ``@idempotent`` or ``@idempotent(consumer=...)``;
-    place it under ``@event_handler``."""
+    """Apply an event at most once per consumer.
+
+    The handler runs inside ``with self.uow:``, in one transaction with the inbox row
+    that ``uow.first_delivery`` writes, so its effect and the record of the event commit
+    or roll back together; a redelivered event is skipped (logged, and counted in
+    ``guanxi_duplicates_skipped_total``) and the handler returns None::
+
+        @event_handler("sales", "activity.logged")
+        @idempotent
+        def on_activity_logged(self, event):
+            record_follow_up(self.uow, ...)  # the unit of work is already open
+
+    Opening ``with self.uow:`` again inside the handler is allowed but makes a SAVEPOINT.
+    The consumer name kept in the inbox is ``<service name>.<method name>`` (e.g.
+    ``customer.on_activity_logged``) unless ``consumer=`` names it; keep it stable, since
+    a new name re-applies events redelivered after the change. ``uow_attr`` names the
+    unit-of-work dependency when it is not ``uow``. Usable as ``@idempotent`` or
+    ``@idempotent(consumer=...)``, under ``@event_handler``; works with anything that has
+    the unit of work's interface (``guanxi_common.testing.fakes.FakeUnitOfWork``, the
+    mocks of ``nameko.testing.services.worker_factory``).
+    """
     def decorate(func):
         @functools.wraps(func)
         def wrapper(self, event, *args, **kwargs):

@@ -2,10 +2,17 @@
 
 Why: the "no duplicates" rule and the phone/e-mail search only work when
 "138 1234 5678", "+86-138-1234-5678" and "００８６１３８１２３４５６７８" are the same
-string.  Phones become E.164 ("+8613812345678"); Chinese mobiles, landlines with area
-code and 400/800 numbers are understood without a country code, other numbers need
-"+" or "00" (or a supported ``default_region``).  No external phone library: the rules
-below are the ones a CRM in China meets, plus the generic E.164 limits.
+string.  Phones become E.164 ("+8613812345678").  Parsing, validity and the number type
+come from ``phonenumbers`` (Google's libphonenumber metadata, every country); what stays
+here is the input hygiene a CRM in China meets (full-width digits, "tel:", separators
+anywhere, "(+86)", "00" as the international prefix, extensions refused) and refusals
+worded for a Chinese sales rep.  National numbers are read in ``default_region`` (CN).
+
+One leniency on top of libphonenumber: its metadata gives each Chinese area code one
+local-number length (7 or 8 digits), while customer records carry numbers from before a
+city moved to 8 digits, and numbers of the other length.  A Chinese number written with
+its area code is accepted as a fixed line when the same area code with a local number
+one digit longer or shorter is a valid fixed line.
 """
 
 import encodings.idna
@@ -13,14 +20,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
 E164_MAX_DIGITS = 15
 E164_MIN_DIGITS = 7  # the shortest numbers in use (e.g. +683 4002) have 7 digits
+SUPPORTED_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 _EXTENSION = re.compile(r"(ext|转|分机|#|;|,)", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—.()]+")
-_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
-_CN_SERVICE = re.compile(r"[48]00\d{7}")  # 400 / 800 numbers
-_CN_SUBSCRIBER = re.compile(r"[1-9]\d{6,7}")
+_PHONE_TYPES = {value: name.lower() for name, value in vars(PhoneNumberType).items() if name.isupper()}
 
 
 class InvalidContact(ValueError):
@@ -33,41 +42,25 @@ class InvalidContact(ValueError):
 
 
 @dataclass(frozen=True)
-class NumberingPlan:
-    """A country's national significant number (NSN) rule, enough to validate it."""
+class PhoneInfo:
+    """What libphonenumber knows about a normalised number."""
 
-    country_code: str
-    trunk_prefix: str
-    nsn_pattern: str
-
-
-# Regions whose national format is understood besides CN (which has its own rules).
-NUMBERING_PLANS = {
-    "HK": NumberingPlan("852", "", r"[2-9]\d{7}"),
-    "MO": NumberingPlan("853", "", r"[2-9]\d{7}"),
-    "TW": NumberingPlan("886", "0", r"[2-9]\d{7,8}"),
-    "SG": NumberingPlan("65", "", r"[3689]\d{7}"),
-    "US": NumberingPlan("1", "1", r"[2-9]\d{2}[2-9]\d{6}"),
-    "CA": NumberingPlan("1", "1", r"[2-9]\d{2}[2-9]\d{6}"),
-    "GB": NumberingPlan("44", "0", r"[1-9]\d{8,9}"),
-}
-SUPPORTED_REGIONS = frozenset({"CN", *NUMBERING_PLANS})
-_PLANS_BY_CODE = {plan.country_code: plan for plan in NUMBERING_PLANS.values()}
+    e164: str
+    region: str | None  # ISO 3166 code of the country or territory ("CN", "HK", ...)
+    type: str           # "mobile", "fixed_line", "toll_free", "shared_cost", "voip", ...
 
 
 def normalize_phone(text, default_region: str = "CN") -> str:
     """Any written form of a phone number -> E.164, or ``InvalidContact``."""
-    if default_region not in SUPPORTED_REGIONS:
-        raise ValueError(f"unsupported default region {default_region!r}")
-    digits, international = _phone_digits(text)
-    if international:
-        return _international(digits)
-    if digits.startswith("00"):
-        return _international(digits[2:])
-    if default_region == "CN":
-        return _cn_national(digits)
-    plan = NUMBERING_PLANS[default_region]
-    return "+" + plan.country_code + _nsn(plan, digits)
+    return phonenumbers.format_number(parse_phone(text, default_region), PhoneNumberFormat.E164)
+
+
+def describe_phone(text, default_region: str = "CN") -> PhoneInfo:
+    """The E.164 form of a phone with its region and number type."""
+    number = parse_phone(text, default_region)
+    return PhoneInfo(phonenumbers.format_number(number, PhoneNumberFormat.E164),
+                     phonenumbers.region_code_for_number(number),
+                     _PHONE_TYPES.get(phonenumbers.number_type(number), "unknown"))
 
 
 def phone_search_key(text) -> str | None:
@@ -78,7 +71,29 @@ def phone_search_key(text) -> str | None:
         return None
 
 
+def parse_phone(text, default_region: str = "CN") -> phonenumbers.PhoneNumber:
+    """A valid ``phonenumbers.PhoneNumber`` for any written form, or ``InvalidContact``."""
+    if default_region not in SUPPORTED_REGIONS:
+        raise ValueError(f"unsupported default region {default_region!r}")
+    digits, international = _phone_digits(text)
+    if not international and digits.startswith("00"):
+        digits, international = digits[2:], True
+    if international and (not digits or digits[0] == "0"):
+        raise InvalidContact("phone", "country code missing after + or 00")
+    try:
+        number = phonenumbers.parse("+" + digits if international else digits, default_region)
+    except NumberParseException as exc:
+        raise InvalidContact("phone", _parse_failure(exc)) from None
+    _check_length(number)
+    if phonenumbers.is_valid_number(number) or _other_length_landline(number, digits, international):
+        return number
+    if number.country_code == 86:
+        raise InvalidContact("phone", _chinese_refusal(digits, international))
+    raise InvalidContact("phone", f"is not a valid number for country code +{number.country_code}")
+
+
 def _phone_digits(text) -> tuple[str, bool]:
+    """The digits of a written number and whether it was written with a leading +."""
     if not isinstance(text, str):
         raise InvalidContact("phone", "must be text")
     cleaned = unicodedata.normalize("NFKC", text).strip()
@@ -88,8 +103,9 @@ def _phone_digits(text) -> tuple[str, bool]:
         raise InvalidContact("phone", "is empty")
     if _EXTENSION.search(cleaned):
         raise InvalidContact("phone", "contains an extension; store the extension separately")
-    international = cleaned.startswith("+")
-    body = _SEPARATORS.sub("", cleaned[1:] if international else cleaned)
+    body = _SEPARATORS.sub("", cleaned)  # "(+86) 155 …" has its + after a parenthesis
+    international = body.startswith("+")
+    body = body[1:] if international else body
     if not body.isascii() or not body.isdigit():
         odd = sorted({ch for ch in body if not (ch.isascii() and ch.isdigit())})
         raise InvalidContact("phone", f"contains characters that are not digits: {''.join(odd)!r}")
@@ -98,64 +114,57 @@ def _phone_digits(text) -> tuple[str, bool]:
     return body, international
 
 
-def _international(digits: str) -> str:
-    if not digits or digits[0] == "0":
-        raise InvalidContact("phone", "country code missing after + or 00")
-    if digits.startswith("86"):
-        return "+86" + _cn_nsn(digits[2:])
-    for length in (1, 2, 3):
-        plan = _PLANS_BY_CODE.get(digits[:length])
-        if plan is not None:
-            return "+" + plan.country_code + _nsn(plan, digits[length:])
-    return "+" + _checked_length(digits)
+def _parse_failure(exc: NumberParseException) -> str:
+    if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+        return "country code missing or unknown"
+    if exc.error_type == NumberParseException.TOO_LONG:
+        return f"is longer than E.164 allows ({E164_MAX_DIGITS} digits)"
+    return "is too short to be a phone number"
 
 
-def _nsn(plan: NumberingPlan, nsn: str) -> str:
-    if not re.fullmatch(plan.nsn_pattern, nsn) and plan.trunk_prefix and nsn.startswith(plan.trunk_prefix):
-        nsn = nsn[len(plan.trunk_prefix):]
-    if not re.fullmatch(plan.nsn_pattern, nsn):
-        raise InvalidContact("phone", f"is not a valid number for country code +{plan.country_code}")
-    return _checked_length(plan.country_code + nsn)[len(plan.country_code):]
+def _check_length(number: phonenumbers.PhoneNumber) -> None:
+    digits = len(str(number.country_code)) + len(phonenumbers.national_significant_number(number))
+    if digits > E164_MAX_DIGITS:
+        raise InvalidContact("phone", f"has {digits} digits; E.164 allows at most {E164_MAX_DIGITS}")
+    if digits < E164_MIN_DIGITS:
+        raise InvalidContact("phone", f"has only {digits} digits including the country code")
 
 
-def _checked_length(e164_digits: str) -> str:
-    if len(e164_digits) > E164_MAX_DIGITS:
-        raise InvalidContact("phone", f"has {len(e164_digits)} digits; E.164 allows at most {E164_MAX_DIGITS}")
-    if len(e164_digits) < E164_MIN_DIGITS:
-        raise InvalidContact("phone", f"has only {len(e164_digits)} digits including the country code")
-    return e164_digits
+def _other_length_landline(number, digits: str, international: bool) -> bool:
+    """A Chinese fixed line whose local number has the length this area had before (or
+    will have): the same area code with one digit more or less is a valid fixed line."""
+    written_with_area_code = international or digits.startswith("0")
+    if number.country_code != 86 or not written_with_area_code:
+        return False
+    nsn = phonenumbers.national_significant_number(number)
+    for variant in (nsn + "0", nsn[:-1]):
+        neighbour = phonenumbers.PhoneNumber(country_code=86, national_number=int(variant))
+        if (phonenumbers.is_valid_number(neighbour)
+                and phonenumbers.number_type(neighbour) == PhoneNumberType.FIXED_LINE
+                and nsn[_area_code_length(nsn)] not in "01"):
+            return True
+    return False
 
 
-def _cn_national(digits: str) -> str:
-    """A number written without + or 00, read as Chinese."""
-    if len(digits) == 13 and digits.startswith("86") and _CN_MOBILE.fullmatch(digits[2:]):
-        return "+" + digits  # "86 138 1234 5678": country code without +
-    if digits.startswith("0"):
-        return "+86" + _cn_nsn(digits[1:])
-    if _CN_MOBILE.fullmatch(digits) or _CN_SERVICE.fullmatch(digits):
-        return "+86" + digits
-    if _CN_SUBSCRIBER.fullmatch(digits):
-        raise InvalidContact("phone", "landline number without area code (write e.g. 010-12345678)")
-    if digits.startswith("1"):
-        raise InvalidContact("phone", "a Chinese mobile number has 11 digits starting 13-19")
-    raise InvalidContact("phone", "is not a Chinese mobile, landline with area code or 400/800 number")
+def _area_code_length(nsn: str) -> int:
+    """Chinese area codes: 10 and 2x have two digits, all others three."""
+    return 2 if nsn.startswith(("10", "2")) else 3
 
 
-def _cn_nsn(nsn: str) -> str:
-    """The Chinese national significant number (after +86 or the trunk 0)."""
-    if nsn.startswith("0"):
-        nsn = nsn[1:]  # "+86 (0)755 …": a trunk zero written after the country code
-    if _CN_MOBILE.fullmatch(nsn) or _CN_SERVICE.fullmatch(nsn):
-        return nsn
-    if nsn.startswith(("10", "2")):
-        area, subscriber = nsn[:2], nsn[2:]
-    elif nsn[:1] in set("3456789"):
-        area, subscriber = nsn[:3], nsn[3:]
-    else:
-        raise InvalidContact("phone", "is neither a Chinese mobile (1[3-9] + 9 digits) nor a landline with area code")
-    if not _CN_SUBSCRIBER.fullmatch(subscriber):
-        raise InvalidContact("phone", f"area code 0{area} must be followed by a 7 or 8 digit number")
-    return nsn
+def _chinese_refusal(digits: str, international: bool) -> str:
+    """Why a number read as Chinese is not one, in the terms a rep writes numbers in."""
+    if not international and not digits.startswith(("0", "86")):
+        if len(digits) in (7, 8):
+            return "landline number without area code (write e.g. 010-12345678)"
+        if digits.startswith("1"):
+            return "a Chinese mobile number has 11 digits starting 13-19"
+        return "is not a Chinese mobile, landline with area code or 400/800 number"
+    nsn = digits[2:] if international or digits.startswith("86") else digits[1:]
+    nsn = nsn[1:] if nsn.startswith("0") else nsn  # "+86 (0)755 …"
+    if nsn.startswith("1") and not nsn.startswith("10"):
+        return "is neither a Chinese mobile (1[3-9] + 9 digits) nor a landline with area code"
+    area = nsn[:_area_code_length(nsn)]
+    return f"area code 0{area} must be followed by a valid 7 or 8 digit number"
 
 
 # --- e-mail ---------------------------------------------------------------------------

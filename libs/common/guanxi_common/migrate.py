@@ -17,13 +17,6 @@ def discover(root=PROJECT_ROOT):
     return {ini.parent.name: ini for ini in sorted((root / "services").glob("*/alembic.ini"))}
 
 
-def upgrade_service(service, root=PROJECT_ROOT, url=None):
-    ini = root / "services" / service / "alembic.ini"
-    if not ini.exists():
-        raise FileNotFoundError(f"{service}: no {ini}")
-    upgrade(service, ini, url or database_url(service))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m guanxi_common.migrate",
                                      description=__doc__.split("\n\n")[0])

@@ -10,7 +10,7 @@ Convention (one choice for all services):
   the messaging tables as known and never proposes to drop them. A complete env.py::
 
       from guanxi_common.migrations import run_migrations
-      from customer.models import Base
+      from customer.adapters.models import Base
       run_migrations(Base.metadata)
 
 :func:`upgrade` applies a service's migrations programmatically (service start,
@@ -22,8 +22,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
+from guanxi_common.engine import advisory_key
 from guanxi_common.messaging_models import messaging_metadata
-from guanxi_common.pglocks import advisory_key
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def run_migrations(target_metadata, include_messaging=True, service=None):
     from alembic import context
 
     from guanxi_common.config import database_url, normalize_db_url
-    from guanxi_common.db import make_engine
+    from guanxi_common.engine import make_engine
 
     config = context.config
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
@@ -119,7 +119,7 @@ def upgrade(service_name, alembic_ini_path, url=None, revision="head"):
     from alembic import command
 
     from guanxi_common.config import database_url
-    from guanxi_common.db import make_engine
+    from guanxi_common.engine import make_engine
 
     url = url or database_url(service_name)
     cfg = alembic_config(alembic_ini_path, url)

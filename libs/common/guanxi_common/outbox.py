@@ -1,7 +1,7 @@
 """The outbox relay: publishes the events stored by ``uow.emit`` to ``<service>.events``.
 
 One relay per container (a Nameko ``SharedExtension`` pulled in by
-:class:`guanxi_common.db.UnitOfWorkProvider`, which also registers its engine here).
+:class:`guanxi_common.unit_of_work.UnitOfWorkProvider`, which also registers its engine here).
 A green thread publishes unpublished rows in id order — persistent, with publisher
 confirms, ``message_id`` = event id, ``type`` = routing key = event type, the stored JSON
 verbatim as body — and marks them ``published_at``. It is woken right after a commit
@@ -29,9 +29,9 @@ from nameko.extensions import SharedExtension
 from sqlalchemy import func, select, text, update
 
 from guanxi_common import metrics
+from guanxi_common.engine import advisory_key, make_engine, relay_lock, write_lock
 from guanxi_common.events import CONTENT_TYPE, events_exchange, loads, utcnow
 from guanxi_common.messaging_models import outbox_events
-from guanxi_common.pglocks import advisory_key
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,6 @@ def config_flag(value, default=True):
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
-
-
-class PublishFailed(Exception):
-    pass
 
 
 class OutboxRelay(SharedExtension):
@@ -80,7 +76,6 @@ class OutboxRelay(SharedExtension):
 
     def register(self, service_name, url, **engine_kwargs):
         """Engine for ``url`` (created once per container); publish ``service_name``'s outbox."""
-        from guanxi_common.db import make_engine  # db imports this module
         engine = self._engines.get(url)
         if engine is None:
             engine = self._engines[url] = make_engine(url, **engine_kwargs)
@@ -184,7 +179,6 @@ class OutboxRelay(SharedExtension):
     def _drain_simple(self, service_name, engine):
         """SQLite: read a batch, publish row by row, mark each one in a short write
         transaction under the file's in-process lock (never held while publishing)."""
-        from guanxi_common.db import relay_lock, write_lock
         lock = write_lock(engine)
         busy = relay_lock(engine)
         if busy is not None and not busy.acquire(blocking=False):
@@ -321,7 +315,6 @@ class OutboxRelay(SharedExtension):
             return
         self._last_prune = time.monotonic()
         cutoff = utcnow() - _dt.timedelta(days=float(days))
-        from guanxi_common.db import write_lock
         lock = write_lock(engine)
         if lock is not None:
             lock.acquire()

@@ -1,7 +1,7 @@
 """Who may read or change which customer: the shared rules of guanxi_common.access
 applied to customer records, plus the customer service's own privileged roles."""
-from guanxi_common.access import (ADMIN, can_read, can_write, ensure_role,  # noqa: F401
-                                  search_scope)
+from guanxi_common.access import can_read, can_write, ensure_role, search_scope  # noqa: F401
+from guanxi_common.contracts.roles import ADMIN  # noqa: F401
 from guanxi_common.errors import Forbidden
 
 #: roles that may create customers (and so ask whether one exists already)

@@ -9,24 +9,26 @@ honoured when sane), CORS preflight, authentication (JWT access token or ``gx_``
 token), per-principal rate limiting, body size and JSON checks. Every error leaves as
 ``application/problem+json`` (``gateway.problems``).
 
-Extension points for endpoint modules (listed in :data:`API_MODULES`)::
+Endpoint modules (listed in :data:`API_MODULES`) declare their routes with
+``gateway.http.endpoint`` (body/query schemas, roles, paging, idempotency keys, the OpenAPI
+entry) and reach the services through :func:`rpc_pool`::
 
-    from flask import Blueprint, g
-    from gateway.app import json_body, public, requires_auth, requires_roles, rpc_pool
+    from flask import Blueprint
+    from gateway.app import rpc_pool
+    from gateway.http import endpoint
 
-    blueprint = Blueprint("customers", __name__, url_prefix="/customers")  # under /api/v1
+    blueprint = Blueprint("customers", __name__)  # mounted under /api/v1
 
-    @blueprint.get("/<number>")
-    @requires_auth
+    @endpoint(blueprint, "/customers/<number>", summary="Get a customer", response=Schema)
     def get_customer(number):
         with rpc_pool().client() as rpc:          # the caller's Actor travels as context
             return rpc.customer.get(number)
 
-Authentication is required by default: a view without ``@public`` refuses anonymous
-callers even if it forgets ``@requires_auth``. ``g.actor`` is the caller's
-``guanxi_common.context.Actor`` (with the request id), ``g.principal`` the verified
-identity (``kind`` user/service, ``token_id`` for API tokens). Raise any
-``GuanxiError`` (or let one come back over RPC) and it is rendered with the right status.
+Authentication is required by default: only a view declared ``endpoint(auth=False)`` is open
+to anonymous callers. ``g.actor`` is the caller's ``guanxi_common.context.Actor`` (with the
+request id), ``g.principal`` the verified identity (``kind`` user/service, ``token_id`` for
+API tokens). Raise any ``GuanxiError`` (or let one come back over RPC) and it is rendered
+with the right status.
 """
 import logging
 import os
@@ -36,23 +38,22 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
-from functools import wraps
 from importlib import import_module
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter,
                                Histogram, generate_latest)
-from werkzeug.exceptions import (BadRequest, HTTPException, RequestEntityTooLarge,
-                                 UnsupportedMediaType)
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from guanxi_common import access, logs
+from guanxi_common import logs
 from guanxi_common.config import DEFAULT_AMQP_URI, database_url, env
-from guanxi_common.db import UnitOfWork, check_engine, make_engine, make_session_factory
-from guanxi_common.errors import Forbidden, GuanxiError, ServiceUnavailable, ValidationFailed
-from guanxi_common.validation import load
+from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
+from guanxi_common.engine import check_engine, make_engine
+from guanxi_common.errors import Forbidden, GuanxiError, ServiceUnavailable
 
 from gateway import ratelimit, security, users
+from gateway.http import AUTHENTICATOR, PUBLIC_ATTR
 from gateway.problems import (PROBLEM_CONTENT_TYPE, RateLimited, Unauthenticated, problem_for,
                               problem_headers)
 from gateway.rpc_pool import RpcPool
@@ -75,7 +76,6 @@ API_MODULES = (
 
 #: Probes and metrics: no authentication, no rate limit (Kubernetes and Prometheus poll them).
 _UNGUARDED_ENDPOINTS = frozenset({"healthz", "readyz", "metrics"})
-_PUBLIC = "_guanxi_public"  # == gateway.http.PUBLIC_ATTR
 _REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 _JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _LATENCY_BUCKETS = (.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
@@ -126,15 +126,6 @@ def load_config(overrides=None):
     }
     config.update(overrides)
     return config
-
-
-def _make_limiter(config):
-    text = str(config["GATEWAY_RATE_LIMIT"]).strip().lower()
-    if text in ("off", "none", "unlimited"):
-        return ratelimit.Unlimited()
-    rate = ratelimit.parse_rate(text)
-    burst = config["GATEWAY_RATE_BURST"] or max(1, int(2 * rate + 0.999999))
-    return ratelimit.RateLimiter(rate, burst)
 
 
 # --- the RPC pool -----------------------------------------------------------------------
@@ -260,66 +251,13 @@ def token_service():
     return current_app.extensions["guanxi_tokens"]
 
 
-# --- view helpers -----------------------------------------------------------------------
-
-def public(view):
-    """Mark a view as open to anonymous callers (rate-limited by client address)."""
-    setattr(view, _PUBLIC, True)
-    return view
-
-
-def requires_auth(view):
-    """Refuse anonymous callers with 401 (the default anyway; this states it)."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if g.get("actor") is None:
-            raise Unauthenticated("authentication required")
-        return view(*args, **kwargs)
-    return wrapper
-
-
-def requires_roles(*roles):
-    """Authenticated and holding one of ``roles`` (admin always passes), else 403."""
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            actor = g.get("actor")
-            if actor is None:
-                raise Unauthenticated("authentication required")
-            access.ensure_role(actor, *roles, action=view.__name__)
-            return view(*args, **kwargs)
-        return wrapper
-    return decorator
-
-
-def json_body(schema=None):
-    """The request's JSON object (loaded with ``schema`` if given; errors name fields)."""
-    payload = None
-    if request.get_data(cache=True):
-        try:
-            payload = request.get_json()
-        except UnsupportedMediaType:
-            raise
-        except BadRequest:
-            raise BadRequest("The body is not valid JSON.") from None
-    if schema is None:
-        if not isinstance(payload, dict):
-            raise ValidationFailed("the body must be a JSON object",
-                                   {"_schema": ["must be a JSON object"]})
-        return payload
-    return load(schema, payload if payload is not None else {}, field="body")
-
-
-def query_args(schema):
-    """Query parameters loaded with ``schema`` (strings coerced by its fields)."""
-    return load(schema, request.args.to_dict())
-
-
 # --- the application --------------------------------------------------------------------
 
 def create_app(config=None):
     """The gateway WSGI app; ``config`` overrides the environment (keys as in
-    :func:`load_config`; also ``RATE_LIMITER`` / ``RPC_POOL`` objects for tests)."""
+    :func:`load_config`). Tests may also pass objects: ``RATE_LIMITER``, and ``RPC_POOL``
+    in place of the AMQP :class:`RpcPool` (anything with its ``client``/``gather``/
+    ``stats``/``close``, e.g. ``gateway.testing.FakeRpcPool``)."""
     config = load_config(config)
     app = Flask("gateway", static_folder=None)
     app.config.update(config)
@@ -340,12 +278,15 @@ def create_app(config=None):
     app.extensions["guanxi_tokens"] = security.TokenService(
         secret, issuer=config["GATEWAY_JWT_ISSUER"], audience=config["GATEWAY_JWT_AUDIENCE"],
         access_ttl=config["GATEWAY_ACCESS_TTL"], refresh_ttl=config["GATEWAY_REFRESH_TTL"])
-    app.extensions["guanxi_limiter"] = config.get("RATE_LIMITER") or _make_limiter(config)
-    app.extensions["guanxi_rpc"] = config.get("RPC_POOL") or GatewayRpc(lambda: RpcPool(
-        config["AMQP_URI"], size=config["GATEWAY_RPC_POOL_SIZE"], timeout=config["RPC_TIMEOUT"],
-        connect_timeout=config["GATEWAY_RPC_CONNECT_TIMEOUT"]))
+    app.extensions["guanxi_limiter"] = config.get("RATE_LIMITER") or ratelimit.make_limiter(
+        config["GATEWAY_RATE_LIMIT"], config["GATEWAY_RATE_BURST"])
+    pool = config.get("RPC_POOL")
+    app.extensions["guanxi_rpc"] = GatewayRpc((lambda: pool) if pool is not None else (
+        lambda: RpcPool(config["AMQP_URI"], size=config["GATEWAY_RPC_POOL_SIZE"],
+                        timeout=config["RPC_TIMEOUT"],
+                        connect_timeout=config["GATEWAY_RPC_CONNECT_TIMEOUT"])))
     # gateway.http.current_actor() asks this when a view runs without g.actor set.
-    app.extensions["gateway.authenticator"] = _authenticated_actor
+    app.extensions[AUTHENTICATOR] = _authenticated_actor
     app.extensions["guanxi_ready"] = ThreadPoolExecutor(max_workers=2,
                                                         thread_name_prefix="gateway-ready")
 
@@ -391,7 +332,7 @@ def _before_request():
     if request.endpoint in _UNGUARDED_ENDPOINTS:
         return None
     view = current_app.view_functions.get(request.endpoint)
-    if view is not None and not getattr(view, _PUBLIC, False):
+    if view is not None and not getattr(view, PUBLIC_ATTR, False):
         try:
             _authenticate()
         except GuanxiError:

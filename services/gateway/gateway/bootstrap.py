@@ -7,7 +7,7 @@ from pathlib import Path
 
 from guanxi_common import config
 from guanxi_common.config import database_url, env
-from guanxi_common.db import session_scope
+from guanxi_common.unit_of_work import session_scope
 from guanxi_common.errors import GuanxiError
 from guanxi_common.migrations import upgrade
 

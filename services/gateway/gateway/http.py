@@ -11,7 +11,9 @@ prefixes included -- which is what ``gateway.openapi.build_spec`` turns into the
 The view receives the path parameters as Flask passes them, plus keyword arguments for
 what was declared: ``body`` (loaded dict), ``query`` (loaded dict), ``paging``
 (:class:`Paging`) and ``idempotency_key`` (str or None). It returns a value, ``(value,
-status)``, ``(value, status, headers)`` or a ready ``Response`` (streams, CSV).
+status)``, ``(value, status, headers)`` or a ready ``Response`` (streams, CSV). A paginated
+view returns at least ``items`` and ``total``; ``total_exact`` (true), ``page`` and
+``page_size`` are filled in from the request when it leaves them out.
 """
 import functools
 import os
@@ -123,13 +125,6 @@ def Page(item_schema):  # noqa: N802 -- reads as a type: Page(CustomerSchema)
         "page_size": fields.Integer(required=True),
         "__doc__": f"A page of {name} items.",
     })
-
-
-def page_of(items, total, paging, *, total_exact=True):
-    """The dict a paginated view may return (a view may also return just ``items`` and
-    ``total``; the page numbers are filled in from the request)."""
-    return {"items": list(items), "total": total, "total_exact": total_exact,
-            "page": paging.page, "page_size": paging.page_size}
 
 
 # --- the registry -----------------------------------------------------------------------

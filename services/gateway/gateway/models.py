@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from guanxi_common.types import UTCDateTime
+from guanxi_common.columns import UTCDateTime
 
 
 class Base(DeclarativeBase):

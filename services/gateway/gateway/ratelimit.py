@@ -17,7 +17,6 @@ import threading
 import time
 from collections import OrderedDict
 
-from guanxi_common.config import env
 
 DEFAULT_RATE = "20/s"
 DEFAULT_MAX_KEYS = 10_000
@@ -102,14 +101,14 @@ def parse_rate(text):
     return rate
 
 
-def limiter_from_env(clock=time.monotonic):
-    """The limiter configured by ``GATEWAY_RATE_LIMIT`` / ``GATEWAY_RATE_BURST``."""
-    text = env("GATEWAY_RATE_LIMIT", DEFAULT_RATE).strip().lower()
+def make_limiter(rate=DEFAULT_RATE, burst=None, clock=time.monotonic):
+    """The limiter for a ``GATEWAY_RATE_LIMIT`` value (``off`` for none) and an optional
+    ``GATEWAY_RATE_BURST`` (default: twice the per-second rate, at least 1)."""
+    text = str(rate).strip().lower()
     if text in ("off", "none", "unlimited"):
         return Unlimited()
-    rate = parse_rate(text)
-    burst = env("GATEWAY_RATE_BURST", max(1, math.ceil(2 * rate)), int)
-    return RateLimiter(rate, burst, clock=clock)
+    per_second = parse_rate(text)
+    return RateLimiter(per_second, burst or max(1, math.ceil(2 * per_second)), clock=clock)
 
 
 def retry_after_header(seconds):

@@ -1,26 +1,17 @@
-"""The gateway's role catalogue and the permission questions its HTTP layer asks.
+"""The permission questions the gateway's HTTP layer asks, over the CRM's role catalogue.
 
-The record-level rules (who reads or changes which customer) live once in
-``guanxi_common.access`` because the services enforce them too; the helpers here only
-name the gateway's questions in terms of those rules so the two cannot drift.
+The catalogue (role names, what each is for, which ones read or write regionally) is a
+wire contract in ``guanxi_common.contracts.roles``, and the record-level rules (who reads
+or changes which customer) live once in ``guanxi_common.access`` because the services
+enforce them too; the helpers here only name the gateway's questions in terms of those
+rules so the two cannot drift.
 """
 from guanxi_common import access
+from guanxi_common.contracts.roles import ADMIN, DESCRIPTIONS
 from guanxi_common.errors import Forbidden, ValidationFailed
 
-ADMIN = access.ADMIN
-
 #: Every role a user or service account may hold, with what it is for.
-ROLES = {
-    ADMIN: "Everything, in every region; the only role that merges and erases customers.",
-    "sales_manager": "Reads and changes the customers and sales records of their region.",
-    "sales_rep": "Reads and changes the customers they own and those in the pool.",
-    "credit_manager": "Sets credit limits and releases credit holds in their region.",
-    "service_agent": "Works tickets; reads the customers of their region.",
-    "service_manager": "Runs the service desk of their region; reads its customers.",
-    "marketer": "Campaigns, segments and leads; reads the customers of their region.",
-    "auditor": "Reads everything, including history; changes nothing.",
-    "regional_office": "A province's own system: reads and changes what is in its region.",
-}
+ROLES = DESCRIPTIONS
 
 
 def validate_roles(roles):

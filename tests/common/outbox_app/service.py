@@ -9,8 +9,8 @@ from nameko.testing.services import dummy
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 from guanxi_common.chassis import ServiceBase
-from guanxi_common.db import UnitOfWorkProvider
 from guanxi_common.rpc import rpc
+from guanxi_common.unit_of_work import UnitOfWorkProvider
 
 SERVICE = "outboxapp"
 

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from guanxi_common.contact import InvalidContact, normalize_email, phone_search_key
-from .identifiers import normalize_credit_code, validate_credit_code
+from guanxi_common.identifiers import normalize_credit_code, validate_credit_code
 from .names import name_similarity, normalize_company_name, normalize_person_name
 
 PARTY_TYPES = ("person", "company")

@@ -1,9 +1,17 @@
 """Name normalisation, similarity and the search tokens of a name.
 
 Why: duplicates hide behind legal-form variants ("有限公司" vs "股份有限公司",
-"Co., Ltd." vs "Limited"), full-width characters and stray spaces, and a name
-search must find "张伟" inside "北京张伟贸易" among a million customers.  Everything
-here is deterministic text processing so that the database can store its results.
+"Co., Ltd." vs "Limited"), full-width characters, stray spaces and the script
+(李小龍 is 李小龙), and a name search must find "张伟" inside "北京张伟贸易" among a
+million customers, also when typed in pinyin ("zhang wei", "zw").  Everything here is
+deterministic text processing so that the database can store its results.
+
+Script: every comparison form below (``normalize_company_name``,
+``normalize_person_name``, ``search_normalize``) folds traditional characters to
+simplified with OpenCC's ``t2s`` tables, one character at a time (``fold_script``).
+Per character rather than per phrase so that folding commutes with taking a fragment:
+OpenCC keeps 乾隆 but turns a lone 乾 into 干, and a fragment must fold as it does
+inside the name.  The folded form is a key, never shown.
 
 Company names (``normalize_company_name``):
   * NFKC (full width -> half width), casefold, every character that is not a letter
@@ -33,11 +41,29 @@ normalised name all of them are in the name's tokens: the index never loses a ma
 and the caller re-checks with ``name_matches``.  A name of n characters has at most
 2n tokens.  One-character queries get no tokens (an empty set means "the index cannot
 narrow this down").
+
+Pinyin (``reading_keys`` / ``reading_query_key``, readings from pypinyin): a name with
+Chinese characters is also indexed under keys ``~<letters>`` ("~" never occurs in an
+n-gram): its full reading ("~zhangwei") and its initials ("~zw"), and for a person the
+reading of the surname alone ("~zhang"); a company by the reading of its comparable core
+(``normalize_company_name``: legal forms dropped), so 鼎盛实业有限公司 is "dingshengshiye"
+and "dssy".  A query of letters only (spaces, apostrophes and tone marks ignored, ü
+typed as v or ü) is looked up by one key, "~" + its letters: an equality lookup on the
+same posting lists, so a pinyin query costs what an n-gram lookup costs.  The reading is
+pypinyin's in context (its phrase dictionary picks the reading of a character in a word);
+a person's first character is indexed under each of its readings as well, because
+surnames are where the everyday reading misleads (曾 zeng/ceng, 单 shan/dan, 解
+xie/jie, 仇 qiu/chou), at most ``MAX_READINGS`` readings per name.  Readings of other
+characters are the context one only.  ü is written v, as pinyin keyboards do (吕 "lv").
 """
 
 import difflib
+import functools
 import re
 import unicodedata
+
+import opencc
+from pypinyin import Style, lazy_pinyin, pinyin
 
 CJK_LEGAL_SUFFIXES = (
     "特殊普通合伙", "股份有限公司", "有限责任公司", "个人独资企业",
@@ -63,6 +89,30 @@ def is_cjk(ch: str) -> bool:
     return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
 
 
+# --- script ------------------------------------------------------------------------------
+
+_TRADITIONAL_TO_SIMPLIFIED = opencc.OpenCC("t2s")
+
+
+class _SimplifiedForms(dict):
+    """A ``str.translate`` table: code point -> its simplified character, on first sight."""
+
+    def __missing__(self, code):
+        ch = chr(code)
+        folded = _TRADITIONAL_TO_SIMPLIFIED.convert(ch) if is_cjk(ch) else ch
+        folded = folded if len(folded) == 1 else ch
+        self[code] = folded
+        return folded
+
+
+_SIMPLIFIED_FORMS = _SimplifiedForms()
+
+
+def fold_script(text: str) -> str:
+    """Traditional Chinese characters -> simplified, character by character (李小龍 -> 李小龙)."""
+    return text.translate(_SIMPLIFIED_FORMS)
+
+
 # --- company and person names ------------------------------------------------------
 
 
@@ -70,7 +120,7 @@ def normalize_company_name(name) -> str:
     """The comparable core of a company name (see the module docstring)."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKC", str(name)).casefold().replace("&", " and ")
+    text = fold_script(unicodedata.normalize("NFKC", str(name)).casefold().replace("&", " and "))
     words = [w for w in _NON_WORD.split(text) if w]
     fallback = "".join(words)
     if words and words[0] == "the" and len(words) > 1:
@@ -110,10 +160,11 @@ def _strip_suffixes(text: str) -> str:
 
 
 def normalize_person_name(name) -> str:
-    """NFKC, casefold, single spaces between Latin words, none next to CJK ("张 伟" == "张伟")."""
+    """NFKC, casefold, simplified script, single spaces between Latin words, none next to
+    CJK ("张 伟" == "張偉")."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKC", str(name)).translate(_MIDDLE_DOTS).casefold()
+    text = fold_script(unicodedata.normalize("NFKC", str(name)).translate(_MIDDLE_DOTS).casefold())
     words = text.split()
     out = ""
     for word in words:
@@ -137,7 +188,7 @@ def name_similarity(a, b) -> float:
 
 
 def _compact(text) -> str:
-    text = unicodedata.normalize("NFKC", str(text or "")).casefold()
+    text = fold_script(unicodedata.normalize("NFKC", str(text or "")).casefold())
     return "".join(ch for ch in text if ch.isalnum())
 
 
@@ -145,10 +196,11 @@ def _compact(text) -> str:
 
 
 def search_normalize(text) -> str:
-    """Letters and digits only, casefolded, without accents: the text searches compare."""
+    """Letters and digits only, casefolded, without accents, in simplified script: the
+    text searches compare."""
     text = unicodedata.normalize("NFKC", str(text or "")).casefold()
     text = "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn")
-    return "".join(ch for ch in unicodedata.normalize("NFC", text) if ch.isalnum())
+    return fold_script("".join(ch for ch in unicodedata.normalize("NFC", text) if ch.isalnum()))
 
 
 def search_tokens(text) -> set[str]:
@@ -181,3 +233,65 @@ def name_matches(query, name) -> bool:
 
 def _trigrams(text: str):
     return (text[i:i + 3] for i in range(len(text) - 2))
+
+
+# --- pinyin ------------------------------------------------------------------------------
+
+READING_KEY_PREFIX = "~"
+#: Readings indexed per name (the context one plus other readings of the first character).
+MAX_READINGS = 4
+#: Keys longer than this are not stored (the name index column holds 64 characters).
+MAX_KEY_LENGTH = 64
+
+
+def is_han(ch: str) -> bool:
+    """A Chinese character (the CJK ranges without kana and hangul)."""
+    return is_cjk(ch) and not ("\u3040" <= ch <= "\u31bf" or "\uac00" <= ch <= "\ud7af")
+
+
+def readings(party_type: str, name) -> list[list[str]]:
+    """The pinyin readings of a name's comparable form, as syllable lists, context reading
+    first; empty when the name has no Chinese character (its letters are searched as they
+    are).  Latin words and digits inside the name stay as they are."""
+    text = normalize_company_name(name) if party_type == "company" else search_normalize(name)
+    return [list(r) for r in _readings(party_type, text)]
+
+
+@functools.lru_cache(maxsize=100_000)
+def _readings(party_type: str, text: str) -> tuple[tuple[str, ...], ...]:
+    if not any(map(is_han, text)):
+        return ()
+    context = tuple(lazy_pinyin(text, style=Style.NORMAL, errors="default"))
+    found = [context]
+    if party_type == "person" and is_han(text[0]):
+        for reading in pinyin(text[0], style=Style.NORMAL, heteronym=True)[0]:
+            variant = (reading,) + context[1:]
+            if variant not in found and len(found) < MAX_READINGS:
+                found.append(variant)
+    return tuple(found)
+
+
+def reading_keys(party_type: str, name) -> set[str]:
+    """The pinyin keys of a name in the name index (see the module docstring)."""
+    keys = set()
+    for syllables in readings(party_type, name):
+        keys.add("".join(syllables))
+        keys.add("".join(s[0] for s in syllables))
+        if party_type == "person":
+            keys.add(syllables[0])
+    return {READING_KEY_PREFIX + k for k in keys if 2 <= len(k) < MAX_KEY_LENGTH}
+
+
+def reading_query_key(query) -> str | None:
+    """The key a query typed in pinyin looks up, or None when it is not letters a-z only
+    ("Zhang Wei", "zhāng wěi", "zhangwei" -> "~zhangwei"; "ZW" -> "~zw"; "lü" -> "~lv")."""
+    text = unicodedata.normalize("NFKC", str(query or "")).casefold().replace("ü", "v")
+    letters = search_normalize(text)
+    if 2 <= len(letters) < MAX_KEY_LENGTH and letters.isascii() and letters.isalpha():
+        return READING_KEY_PREFIX + letters
+    return None
+
+
+def index_tokens(party_type: str, name) -> set[str]:
+    """Everything the name index holds for a customer: n-grams and pinyin keys."""
+    return search_tokens(name) | reading_keys(party_type, name)

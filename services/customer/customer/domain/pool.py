@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from collections.abc import Hashable
 
-from .errors import DomainRuleError
+from guanxi_common.rules import DomainRuleError
 
 
 class PoolRuleError(DomainRuleError):

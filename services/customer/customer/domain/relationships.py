@@ -19,7 +19,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from .errors import DomainRuleError
+from guanxi_common.rules import DomainRuleError
 
 PERSON, COMPANY = "person", "company"
 _ANY = frozenset({PERSON, COMPANY})

@@ -7,7 +7,8 @@ Create Date: 2026-11-23 16:46:28.463112
 from alembic import op
 import sqlalchemy as sa
 
-import guanxi_common.types
+import guanxi_common.columns
+from guanxi_common.migrations import create_messaging_tables, drop_messaging_tables
 
 
 revision = '0001'
@@ -30,12 +31,12 @@ def upgrade():
     sa.Column('province', sa.String(length=40), nullable=True),
     sa.Column('city', sa.String(length=60), nullable=True),
     sa.Column('owner_id', sa.String(length=64), nullable=True),
-    sa.Column('owned_since', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('owned_since', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_owner_id', sa.String(length=64), nullable=True),
-    sa.Column('released_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_follow_up_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_follow_up_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('marketing_consent', sa.Boolean(), nullable=False),
-    sa.Column('marketing_consent_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('marketing_consent_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('credit_limit', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('credit_currency', sa.String(length=3), nullable=False),
     sa.Column('credit_policy', sa.String(length=8), nullable=False),
@@ -49,15 +50,15 @@ def upgrade():
     sa.Column('registered_capital_currency', sa.String(length=3), nullable=True),
     sa.Column('credit_code', sa.String(length=18), nullable=True),
     sa.Column('merged_into_id', sa.String(length=36), nullable=True),
-    sa.Column('merged_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('erased_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('merged_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('erased_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('erased_by', sa.String(length=64), nullable=True),
     sa.Column('erase_reason', sa.Text(), nullable=True),
     sa.Column('record', sa.Text(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
-    sa.Column('updated_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merged_into_id'], ['customers.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('credit_code'),
@@ -152,7 +153,7 @@ def upgrade():
     sa.Column('actor_id', sa.String(length=64), nullable=False),
     sa.Column('request_id', sa.String(length=64), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('changed_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -163,7 +164,7 @@ def upgrade():
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('role_code', sa.String(length=30), nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=False),
-    sa.Column('assigned_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('assigned_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['role_code'], ['role_types.code'], ),
     sa.PrimaryKeyConstraint('customer_id', 'role_code')
@@ -201,7 +202,7 @@ def upgrade():
     sa.Column('valid_from', sa.Date(), nullable=True),
     sa.Column('valid_to', sa.Date(), nullable=True),
     sa.Column('note', sa.String(length=200), nullable=True),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['from_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['to_id'], ['customers.id'], ),
@@ -213,38 +214,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_relationships_to_id'), ['to_id'], unique=False)
         batch_op.create_index('ix_relationships_type_from', ['type_code', 'from_id'], unique=False)
 
-    op.create_table('inbox_events',
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('consumer', sa.String(length=200), nullable=False),
-    sa.Column('event_type', sa.String(length=100), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'consumer')
-    )
-    op.create_table('outbox_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('event_type', sa.String(length=100), nullable=False),
-    sa.Column('aggregate_type', sa.String(length=50), nullable=False),
-    sa.Column('aggregate_id', sa.String(length=36), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('event_id')
-    )
-    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_unpublished', ['published_at', 'id'], unique=False)
+    create_messaging_tables(op)
 
 
 
 def downgrade():
-    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_unpublished')
-
-    op.drop_table('outbox_events')
-    op.drop_table('inbox_events')
+    drop_messaging_tables(op)
     with op.batch_alter_table('relationships', schema=None) as batch_op:
         batch_op.drop_index('ix_relationships_type_from')
         batch_op.drop_index(batch_op.f('ix_relationships_to_id'))

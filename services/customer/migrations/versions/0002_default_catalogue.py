@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade():
-    from customer.handlers import ensure_catalogue
+    from customer.application.catalogue import ensure_catalogue
 
     session = Session(bind=op.get_bind())
     ensure_catalogue(session)

@@ -1,7 +1,7 @@
 """Customer endpoints: the customer service's RPC contract (docs/rpc/customer.md) as HTTP.
 
-Every view checks its input with the schemas of ``gateway.api.customer_schemas`` (422 with
-field paths), calls the service with a pooled client carrying the caller's ``Actor``
+Every view checks its input with the schemas of ``gateway.api.customer_schemas`` (the
+service's contract; 422 with field paths), calls the service with a pooled client carrying the caller's ``Actor``
 (``g.actor``, so the service applies the same record-level scope) and lets the service's
 typed errors through to the app's problem+json handler. Role checks here are an early,
 documented refusal; the service enforces the same rules again.
@@ -59,7 +59,7 @@ def create_customer(body):
     """Hard duplicates (a phone, e-mail or credit code another customer holds) are refused
     with 409 naming ``existing_number``; likely duplicates come back as ``warnings``."""
     with rpc_pool().client() as rpc, body_fields("customer"):
-        created = rpc.customer.create(body)
+        created = rpc.customer.create(s.for_rpc(s.CustomerCreateSchema, body))
     return created, 201, {"Location": f"/api/v1/customers/{created['customer']['number']}"}
 
 
@@ -79,7 +79,7 @@ def check_duplicates(body):
     """What ``POST /customers`` would refuse (``conflicts``) or warn about (``likely``);
     writes nothing."""
     with rpc_pool().client() as rpc, body_fields("customer"):
-        return rpc.customer.check_duplicates(body)
+        return rpc.customer.check_duplicates(s.for_rpc(s.CustomerCreateSchema, body))
 
 
 @endpoint(blueprint, "/customers/<number>", summary="Get a customer", tags=TAG,
@@ -110,7 +110,7 @@ def update_customer(number, body):
                                    {"expected_version": ["differs from If-Match"]})
         changes["expected_version"] = version
     with rpc_pool().client() as rpc, body_fields("changes"):
-        record = rpc.customer.update(number, changes)
+        record = rpc.customer.update(number, s.for_rpc(s.CustomerUpdateSchema, changes))
     return record, 200, etag(record)
 
 
@@ -137,7 +137,7 @@ def customer_history(number, paging):
           response=s.CustomerRecordSchema, errors=(422,))
 def set_credit_limit(number, body):
     with rpc_pool().client() as rpc, body_fields("credit"):
-        return rpc.customer.set_credit_limit(number, body)
+        return rpc.customer.set_credit_limit(number, s.for_rpc(s.CustomerCreditLimitSchema, body))
 
 
 # --- roles --------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def relationship_types():
 
 
 @endpoint(blueprint, "/customers/<number>/relationships", summary="A customer's relationships",
-          tags=TAG, query=s.RelationshipsQuerySchema, response=s.RelationshipSchema, many=True,
+          tags=TAG, query=s.RelationshipsQuerySchema, response=s.RelationshipListItemSchema, many=True,
           errors=(403,))
 def list_relationships(number, query):
     """Both directions, oldest first; only those in force today unless ``include_ended``."""
@@ -198,14 +198,16 @@ def add_relationship(number, body):
     """From the customer in the path to ``to_customer``; an inverse type code is stored the
     canonical way round."""
     with rpc_pool().client() as rpc, body_fields("relationship"):
-        return rpc.customer.add_relationship({**body, "from_customer": number}), 201
+        return rpc.customer.add_relationship(
+            {**s.for_rpc(s.RelationshipAddSchema, body), "from_customer": number}), 201
 
 
 @endpoint(blueprint, "/relationships/<relationship_id>/end", "POST", summary="End a relationship",
           tags=TAG, body=s.RelationshipEndSchema, response=s.RelationshipSchema, errors=(403,))
 def end_relationship(relationship_id, body):
     with rpc_pool().client() as rpc:
-        return rpc.customer.end_relationship(relationship_id, body.get("valid_to"))
+        return rpc.customer.end_relationship(
+            relationship_id, s.for_rpc(s.RelationshipEndSchema, body).get("valid_to"))
 
 
 @endpoint(blueprint, "/relationships/<relationship_id>", "DELETE", summary="Remove a relationship",

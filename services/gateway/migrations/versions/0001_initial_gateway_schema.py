@@ -7,7 +7,7 @@ Create Date: 2026-11-23 17:44:34.893966
 from alembic import op
 import sqlalchemy as sa
 
-import guanxi_common.types
+import guanxi_common.columns
 
 
 revision = '0001'
@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('region', sa.String(length=40), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
@@ -35,9 +35,9 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('region', sa.String(length=40), nullable=True),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -48,8 +48,8 @@ def upgrade():
     sa.Column('jti', sa.String(length=36), nullable=False),
     sa.Column('user_id', sa.String(length=36), nullable=False),
     sa.Column('family', sa.String(length=36), nullable=False),
-    sa.Column('expires_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('jti')
     )

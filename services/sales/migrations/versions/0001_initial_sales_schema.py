@@ -7,7 +7,8 @@ Create Date: 2026-11-23 16:56:04.369027
 from alembic import op
 import sqlalchemy as sa
 
-import guanxi_common.types
+import guanxi_common.columns
+from guanxi_common.migrations import create_messaging_tables, drop_messaging_tables
 
 
 revision = '0001'
@@ -34,7 +35,7 @@ def upgrade():
     sa.Column('merged_into_id', sa.String(length=36), nullable=True),
     sa.Column('erased', sa.Boolean(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('updated_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('number')
     )
@@ -73,8 +74,8 @@ def upgrade():
     sa.Column('unit_cost', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('tax_rate', sa.Numeric(precision=7, scale=4), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('sku')
     )
@@ -83,7 +84,7 @@ def upgrade():
     sa.Column('owner_id', sa.String(length=64), nullable=False),
     sa.Column('plan_date', sa.Date(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('owner_id', 'plan_date', name='uq_visit_plan_day')
     )
@@ -101,11 +102,11 @@ def upgrade():
     sa.Column('stage_code', sa.String(length=30), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('lost_reason', sa.Text(), nullable=True),
-    sa.Column('closed_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('region', sa.String(length=40), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer_replica.id'], ),
     sa.ForeignKeyConstraint(['stage_code'], ['pipeline_stages.code'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -138,13 +139,13 @@ def upgrade():
     sa.Column('credit_limit', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('credit_note', sa.Text(), nullable=True),
     sa.Column('released_by', sa.String(length=64), nullable=True),
-    sa.Column('released_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('release_reason', sa.Text(), nullable=True),
-    sa.Column('ordered_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ordered_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['bill_to_id'], ['customer_replica.id'], ),
     sa.ForeignKeyConstraint(['payer_id'], ['customer_replica.id'], ),
     sa.ForeignKeyConstraint(['ship_to_id'], ['customer_replica.id'], ),
@@ -165,13 +166,13 @@ def upgrade():
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('owner_id', sa.String(length=64), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
-    sa.Column('due_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('done_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('opportunity_id', sa.String(length=36), nullable=True),
     sa.Column('visit_plan_id', sa.String(length=36), nullable=True),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer_replica.id'], ),
     sa.ForeignKeyConstraint(['opportunity_id'], ['opportunities.id'], ),
     sa.ForeignKeyConstraint(['visit_plan_id'], ['visit_plans.id'], ),
@@ -195,7 +196,7 @@ def upgrade():
     sa.Column('terms_days', sa.Integer(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer_replica.id'], ),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -211,7 +212,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('opportunity_id', sa.String(length=36), nullable=False),
     sa.Column('stage_code', sa.String(length=30), nullable=False),
-    sa.Column('entered_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('entered_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['opportunity_id'], ['opportunities.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -252,7 +253,7 @@ def upgrade():
     sa.Column('actor_id', sa.String(length=64), nullable=False),
     sa.Column('request_id', sa.String(length=64), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -273,8 +274,8 @@ def upgrade():
     sa.Column('gross', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('order_id', sa.String(length=36), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer_replica.id'], ),
     sa.ForeignKeyConstraint(['opportunity_id'], ['opportunities.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -290,11 +291,11 @@ def upgrade():
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('received_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('method', sa.String(length=20), nullable=True),
     sa.Column('reference', sa.String(length=100), nullable=True),
     sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', guanxi_common.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', guanxi_common.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer_replica.id'], ),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -325,38 +326,12 @@ def upgrade():
     with op.batch_alter_table('quote_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quote_lines_quote_id'), ['quote_id'], unique=False)
 
-    op.create_table('inbox_events',
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('consumer', sa.String(length=200), nullable=False),
-    sa.Column('event_type', sa.String(length=100), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'consumer')
-    )
-    op.create_table('outbox_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('event_type', sa.String(length=100), nullable=False),
-    sa.Column('aggregate_type', sa.String(length=50), nullable=False),
-    sa.Column('aggregate_id', sa.String(length=36), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('event_id')
-    )
-    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_unpublished', ['published_at', 'id'], unique=False)
+    create_messaging_tables(op)
 
 
 
 def downgrade():
-    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_unpublished')
-
-    op.drop_table('outbox_events')
-    op.drop_table('inbox_events')
+    drop_messaging_tables(op)
     with op.batch_alter_table('quote_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quote_lines_quote_id'))
 

@@ -21,17 +21,15 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from guanxi_common.clock import OFFICE_TZ
+from guanxi_common.contracts.enums import ACTIVITY_KINDS, ACTIVITY_OUTCOMES
+
 from .errors import DomainRuleError
 
-OFFICE_TZ = "Asia/Shanghai"
-
-CALL, VISIT, MEETING, TASK = "call", "visit", "meeting", "task"
-KINDS = (CALL, VISIT, MEETING, TASK)
+CALL, VISIT, MEETING, TASK = KINDS = ACTIVITY_KINDS
 KIND_LABELS = {CALL: ("Call", "电话"), VISIT: ("Visit", "拜访"), MEETING: ("Meeting", "会议"), TASK: ("Task", "任务")}
 
-COMPLETED, NO_ANSWER, FOLLOW_UP, NOT_INTERESTED, RESCHEDULED, CANCELLED = (
-    "completed", "no_answer", "follow_up", "not_interested", "rescheduled", "cancelled")
-OUTCOMES = (COMPLETED, NO_ANSWER, FOLLOW_UP, NOT_INTERESTED, RESCHEDULED, CANCELLED)
+COMPLETED, NO_ANSWER, FOLLOW_UP, NOT_INTERESTED, RESCHEDULED, CANCELLED = OUTCOMES = ACTIVITY_OUTCOMES
 OUTCOME_LABELS = {
     COMPLETED: ("Completed", "已完成"),
     NO_ANSWER: ("No answer / not met", "未接通/未见到"),

@@ -25,13 +25,13 @@ the risk the credit limit (信用额度) caps.  The rules:
 from dataclasses import dataclass
 from decimal import Decimal
 
+from guanxi_common.contracts.enums import CREDIT_OUTCOMES, CREDIT_POLICIES
+
 from .errors import DomainRuleError
 from .money import ZERO, money, to_decimal
 
-NONE, WARN, BLOCK = "none", "warn", "block"
-POLICIES = (NONE, WARN, BLOCK)
-PASS, WARNED, HOLD = "pass", "warn", "hold"
-OUTCOMES = (PASS, WARNED, HOLD)
+NONE, WARN, BLOCK = POLICIES = CREDIT_POLICIES
+PASS, WARNED, HOLD = OUTCOMES = CREDIT_OUTCOMES
 
 
 class CreditRuleError(DomainRuleError):

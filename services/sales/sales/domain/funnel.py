@@ -35,10 +35,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from guanxi_common.contracts.enums import OPPORTUNITY_STATUSES
+
 from .errors import DomainRuleError
 from .money import ONE, ZERO, money, ratio, to_decimal
 
-OPEN, WON, LOST = "open", "won", "lost"
+OPEN, WON, LOST = OPPORTUNITY_STATUSES
 _DAY_SECONDS = Decimal(86400)
 _DAYS_PLACES = Decimal("0.01")
 

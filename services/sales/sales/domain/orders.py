@@ -31,11 +31,12 @@ refused, and so are merged (order on the survivor instead) and erased ones.
 
 from collections.abc import Hashable, Iterable, Mapping
 
+from guanxi_common.contracts.enums import ORDER_STATES
+from guanxi_common.contracts.enums import PARTNER_FUNCTIONS as _PARTNER_FUNCTIONS
+
 from .errors import DomainRuleError
 
-CREDIT_HOLD, CONFIRMED, SHIPPED, INVOICED, PAID, CLOSED, CANCELLED = (
-    "credit_hold", "confirmed", "shipped", "invoiced", "paid", "closed", "cancelled")
-STATES = (CREDIT_HOLD, CONFIRMED, SHIPPED, INVOICED, PAID, CLOSED, CANCELLED)
+CREDIT_HOLD, CONFIRMED, SHIPPED, INVOICED, PAID, CLOSED, CANCELLED = STATES = ORDER_STATES
 TRANSITIONS = {
     CREDIT_HOLD: frozenset({CONFIRMED, CANCELLED}),
     CONFIRMED: frozenset({SHIPPED, CANCELLED}),
@@ -55,8 +56,7 @@ EXPOSURE_STATES = frozenset({CREDIT_HOLD, CONFIRMED, SHIPPED})
 RELEASE = (CREDIT_HOLD, CONFIRMED)
 CREDIT_REHOLD = (CONFIRMED, CREDIT_HOLD)  # only by the credit re-check of a value rise
 
-SOLD_TO, SHIP_TO, BILL_TO, PAYER = "sold_to", "ship_to", "bill_to", "payer"
-PARTNER_FUNCTIONS = (SOLD_TO, SHIP_TO, BILL_TO, PAYER)
+SOLD_TO, SHIP_TO, BILL_TO, PAYER = PARTNER_FUNCTIONS = _PARTNER_FUNCTIONS
 PARTNER_LABELS = {
     SOLD_TO: ("Sold-to party", "售达方"),
     SHIP_TO: ("Ship-to party", "送达方"),

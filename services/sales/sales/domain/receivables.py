@@ -22,13 +22,15 @@ from collections.abc import Hashable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from guanxi_common.contracts.enums import AGEING_BUCKETS
+from guanxi_common.contracts.enums import INVOICE_STATUSES as _INVOICE_STATUSES
+
 from .errors import DomainRuleError
 from .money import CENT, ZERO, money, to_decimal
 
-OPEN, PARTIALLY_PAID, PAID = "open", "partially_paid", "paid"
-INVOICE_STATUSES = (OPEN, PARTIALLY_PAID, PAID)
+OPEN, PARTIALLY_PAID, PAID = INVOICE_STATUSES = _INVOICE_STATUSES
 
-BUCKETS = ("0-30", "31-60", "61-90", "90+")
+BUCKETS = AGEING_BUCKETS
 _BUCKET_LIMITS = ((30, "0-30"), (60, "31-60"), (90, "61-90"))
 
 DUNNING_LEVELS = (0, 1, 2, 3)

@@ -1,0 +1,62 @@
+"""JSON Schema (draft 2020-12) documents generated from contract schemas, with apispec's
+marshmallow converter, so a published schema cannot drift from the schema the code dumps.
+
+Nested schemas land in ``$defs``; decimals that travel as strings are described as strings
+with a pattern (apispec alone would say ``number``).
+"""
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_COMPONENTS = "#/components/schemas/"
+
+
+def decimal_as_string(self, field, ret, **kwargs):
+    """apispec attribute function: a ``Decimal(as_string=True)`` is a string of digits with
+    at most ``places`` decimals."""
+    if not isinstance(field, fields.Decimal) or not field.as_string:
+        return {}
+    for bound in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        ret.pop(bound, None)
+    places = field.places
+    if places is None:
+        fraction = r"(\.[0-9]+)?"
+    else:
+        digits = -places.as_tuple().exponent
+        fraction = r"(\.[0-9]{1,%d})?" % digits if digits > 0 else ""
+    nullable = field.allow_none
+    return {"type": ["string", "null"] if nullable else "string",
+            "pattern": r"^-?[0-9]+" + fraction + "$"}
+
+
+def json_schema(schema_cls, *, schema_id, title, description=None):
+    """The self-contained JSON Schema of ``schema_cls`` (a plain dict)."""
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: _name(schema))
+    spec = APISpec(title=title, version="1", openapi_version="3.1.0", plugins=[plugin])
+    plugin.converter.add_attribute_function(decimal_as_string)
+    root = _name(schema_cls)
+    spec.components.schema(root, schema=schema_cls)
+    components = _local_refs(spec.to_dict()["components"]["schemas"])
+    document = {"$schema": DIALECT, "$id": schema_id, "title": title}
+    if description:
+        document["description"] = description
+    document.update(components.pop(root))
+    if components:
+        document["$defs"] = components
+    return document
+
+
+def _name(schema):
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__
+    return name[:-len("Schema")] if name.endswith("Schema") and name != "Schema" else name
+
+
+def _local_refs(value):
+    if isinstance(value, dict):
+        return {key: (item.replace(_COMPONENTS, "#/$defs/") if key == "$ref" else _local_refs(item))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_local_refs(item) for item in value]
+    return value

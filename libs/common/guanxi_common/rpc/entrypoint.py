@@ -1,0 +1,269 @@
+"""The guarded ``rpc`` entrypoint every service method is exposed with.
+
+``rpc`` is a drop-in for ``nameko.rpc.rpc`` (same ``expected_exceptions`` and
+``sensitive_arguments``). Nameko's own consumer trusts the request: a message without
+``content_type`` or ``reply_to`` makes its Responder raise ``KeyError`` in a managed thread,
+which kills the container, and the unacked message is redelivered into the next one — a
+crash loop. Here every request is checked before a worker is spawned; a bad one is logged,
+counted in ``metrics.MALFORMED_MESSAGES{service, reason}``, acked, and answered with a
+typed error when the caller can receive one (``reply_to`` and ``correlation_id`` present).
+
+Reasons counted: ``no_content_type``, ``bad_content_type``, ``decode_error`` (bad JSON,
+content type not accepted), ``no_reply_to``, ``no_correlation_id``, ``body_not_object``,
+``missing_args``, ``bad_args``, ``unknown_method``, ``wrong_arguments``, ``internal``.
+
+A :class:`~guanxi_common.rules.DomainRuleError` escaping a method is an expected outcome
+(logged as such, not as a crash) and is answered as ``BusinessRuleViolation`` with
+``details['rule']`` = its code, through :func:`guanxi_common.errors.domain_rules`; a method
+wraps its body in ``domain_rules(...)`` itself only to add context to the details.
+
+Use this ``rpc`` for every RPC entrypoint of a service: it consumes ``rpc-<service>`` on its
+own connection, so mixing it with ``nameko.rpc.rpc`` in one service would put two
+consumers that each know only half of the methods on the same queue.
+"""
+import logging
+import sys
+from functools import partial
+
+import kombu.serialization
+from nameko.amqp.publish import DEFAULT_TRANSPORT_OPTIONS, Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, CALL_ID_STACK_CONTEXT_KEY, LOGIN_METHOD_CONFIG_KEY,
+)
+from nameko.exceptions import (
+    ContainerBeingKilled, IncorrectSignature, MalformedRequest, MethodNotFound,
+    UnserializableValueError,
+)
+from nameko.messaging import QueueConsumer
+from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import RpcConsumer, get_rpc_exchange
+
+from guanxi_common import metrics
+from guanxi_common.errors import ValidationFailed, domain_rules
+from guanxi_common.rpc.wire import RPC_REPLY_OPTIONS, serialize_error
+from guanxi_common.rules import DomainRuleError
+
+_log = logging.getLogger(__name__)
+
+
+class GuardedQueueConsumer(QueueConsumer):
+    """A QueueConsumer whose consumers route decode failures back to their provider.
+
+    kombu decodes in the consumer thread; by default ``ConsumerMixin.on_decode_error``
+    acks silently, so a caller sending bad JSON would wait forever and nobody would count
+    it. A separate class (hence a separate shared extension and connection) keeps
+    event handlers on Nameko's QueueConsumer unaffected.
+    """
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            on_decode_error = getattr(provider, "handle_decode_error", None)
+            options = {"on_decode_error": on_decode_error} if on_decode_error else {}
+            consumer = consumer_cls(queues=[provider.queue],
+                                    callbacks=[partial(self.handle_message, provider)],
+                                    accept=self.accept, **options)
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+
+class _Rejected(Exception):
+    def __init__(self, reason, error):
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+class GuardedRpcConsumer(RpcConsumer):
+    queue_consumer = GuardedQueueConsumer()
+
+    # ---- entry from the queue consumer (one managed thread per message)
+    def handle_message(self, body, message):
+        try:
+            self._dispatch(body, message)
+        except _Rejected as rejected:
+            self.reject(message, rejected.reason, rejected.error)
+        except Exception as exc:  # never let a request kill the container
+            _log.exception("unexpected error while dispatching an RPC request")
+            self.reject(message, "internal", MalformedRequest(f"request could not be handled: {exc}"))
+
+    def handle_decode_error(self, message, exc):
+        """Called by kombu in the consumer thread: must not raise or block."""
+        try:
+            reason = "decode_error"
+            error = MalformedRequest(f"request body could not be decoded: {type(exc).__name__}: {exc}")
+            self._count(reason)
+            self._log_rejection(message, reason, error)
+            self._ack(message)
+            if self._can_reply(message):
+                self.container.spawn_managed_thread(
+                    lambda: self._safe_reply(message, None, error), identifier="rpc.reject_reply")
+        except Exception:
+            _log.exception("error while rejecting an undecodable RPC request")
+
+    def _dispatch(self, body, message):
+        props = message.properties
+        content_type = props.get("content_type")
+        if not content_type:
+            raise _Rejected("no_content_type", MalformedRequest("request has no content_type"))
+        if content_type not in self._accepted_content_types():
+            raise _Rejected("bad_content_type",
+                            MalformedRequest(f"content_type {content_type!r} is not accepted"))
+        if not props.get("reply_to"):
+            raise _Rejected("no_reply_to", MalformedRequest("request has no reply_to"))
+        if not props.get("correlation_id"):
+            raise _Rejected("no_correlation_id", MalformedRequest("request has no correlation_id"))
+        if not isinstance(body, dict):
+            raise _Rejected("body_not_object", MalformedRequest("request body must be a JSON object"))
+        if "args" not in body or "kwargs" not in body:
+            raise _Rejected("missing_args", MalformedRequest("Message missing `args` or `kwargs`"))
+        if not isinstance(body["args"], (list, tuple)) or not isinstance(body["kwargs"], dict):
+            raise _Rejected("bad_args", MalformedRequest("`args` must be a list and `kwargs` an object"))
+        try:
+            provider = self.get_provider_for_method(message.delivery_info["routing_key"])
+        except MethodNotFound as exc:
+            raise _Rejected("unknown_method", exc)
+        provider.handle_message(body, message)
+
+    def _accepted_content_types(self):
+        names = self.container.accept or [self.container.serializer]
+        return {kombu.serialization.registry.name_to_type.get(n, n) for n in names}
+
+    # ---- outcomes
+    def reject(self, message, reason, error):
+        self._count(reason)
+        self._log_rejection(message, reason, error)
+        if self._can_reply(message):
+            self._safe_reply(message, None, error)
+        self._ack(message)
+
+    def handle_result(self, message, result, exc_info):
+        """Reply and ack; returns ``(result, exc_info)`` and never raises (it runs in the worker)."""
+        exc = exc_info[1] if exc_info else None
+        result, reply_exc_info = self._safe_reply(message, result, exc)
+        self._ack(message)
+        return result, (reply_exc_info or exc_info)
+
+    def _count(self, reason):
+        metrics.MALFORMED_MESSAGES.labels(self.container.service_name, reason).inc()
+
+    def _log_rejection(self, message, reason, error):
+        props = message.properties
+        _log.warning("rejected malformed RPC request (%s): %s", reason, error, extra={
+            "reason": reason,
+            "routing_key": message.delivery_info.get("routing_key"),
+            "content_type": props.get("content_type"),
+            "correlation_id": props.get("correlation_id"),
+            "reply_to": props.get("reply_to"),
+        })
+
+    @staticmethod
+    def _can_reply(message):
+        props = message.properties
+        return bool(props.get("reply_to") and props.get("correlation_id"))
+
+    def _ack(self, message):
+        try:
+            self.queue_consumer.ack_message(message)
+        except Exception:  # already acked or connection gone: the broker owns it again
+            _log.debug("could not ack RPC request", exc_info=True)
+
+    def _safe_reply(self, message, result, exc):
+        try:
+            return self._reply(message, result, exc)
+        except Exception:
+            _log.exception("could not publish the RPC reply")
+            return result, None
+
+    def _reply(self, message, result, exc):
+        if not self._can_reply(message):
+            return result, None
+        config = self.container.config
+        content_type = message.properties.get("content_type")
+        serializer = None
+        if content_type in self._accepted_content_types():
+            serializer = kombu.serialization.registry.type_to_name.get(content_type)
+        serializer = serializer or self.container.serializer
+
+        reply_exc_info = None
+        error = serialize_error(exc) if exc is not None else None
+        try:
+            kombu.serialization.dumps(result, serializer)
+        except Exception:
+            # Same guard as Nameko's Responder: an unserialisable result must not kill us.
+            reply_exc_info = sys.exc_info()
+            error = serialize_error(UnserializableValueError(result))
+            result = None
+
+        publisher = Publisher(config[AMQP_URI_CONFIG_KEY], ssl=config.get(AMQP_SSL_CONFIG_KEY),
+                              login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+                              **RPC_REPLY_OPTIONS)
+        # A fresh transport_options dict: Nameko's Publisher writes confirm_publish into the
+        # dict it is given, by default one shared by every publisher in the process, which
+        # would switch confirms off for the requests this process sends.
+        publisher.publish({"result": result, "error": error}, serializer=serializer,
+                          transport_options=dict(DEFAULT_TRANSPORT_OPTIONS),
+                          exchange=get_rpc_exchange(config),
+                          routing_key=message.properties["reply_to"],
+                          correlation_id=message.properties["correlation_id"])
+        return result, reply_exc_info
+
+
+class Rpc(NamekoRpc):
+    rpc_consumer = GuardedRpcConsumer()
+
+    def __init__(self, expected_exceptions=(), sensitive_arguments=(), **kwargs):
+        if not isinstance(expected_exceptions, tuple):
+            expected_exceptions = (expected_exceptions,)
+        if DomainRuleError not in expected_exceptions:
+            expected_exceptions += (DomainRuleError,)
+        super().__init__(expected_exceptions=expected_exceptions,
+                         sensitive_arguments=sensitive_arguments, **kwargs)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        # Before the reply and the worker_result hooks (metrics, logs), which then all
+        # see the typed error the caller receives.
+        return super().handle_result(message, worker_ctx, result,
+                                     _domain_refusal_as_violation(exc_info))
+
+    def handle_message(self, body, message):
+        args, kwargs = list(body["args"]), body["kwargs"]
+        try:
+            self.check_signature(args, kwargs)
+        except IncorrectSignature as exc:
+            method = f"{self.container.service_name}.{self.method_name}"
+            raise _Rejected("wrong_arguments", ValidationFailed(
+                f"wrong arguments for {method}: {exc}", {"_arguments": [str(exc)]}))
+
+        context_data = _sanitize_context(self.unpack_message_headers(message))
+        try:
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            # Another instance will take it: this is shutdown, not a bad request.
+            self.rpc_consumer.requeue_message(message)
+
+
+def _domain_refusal_as_violation(exc_info):
+    if not exc_info or not isinstance(exc_info[1], DomainRuleError):
+        return exc_info
+    try:
+        with domain_rules():
+            raise exc_info[1]
+    except Exception:
+        return sys.exc_info()
+
+
+def _sanitize_context(data):
+    """Drop header values that would crash the worker before our code runs.
+
+    Nameko joins ``call_id_stack`` with ``'->'.join`` while setting up the worker; a
+    non-list or non-string entry there raises outside any handler and kills the container.
+    """
+    stack = data.get(CALL_ID_STACK_CONTEXT_KEY)
+    if stack is not None and not (isinstance(stack, list) and all(isinstance(s, str) for s in stack)):
+        data.pop(CALL_ID_STACK_CONTEXT_KEY)
+    return data
+
+
+rpc = Rpc.decorator

@@ -1,1 +1,0 @@
-"""Marshmallow schemas of the sales service, one module per area."""
