@@ -14,15 +14,20 @@ SERVICES ?=
 PYTEST_ARGS ?=
 # make seed N=100000
 N ?= 1000
-# make dlq SERVICE=customer
+# make dlq SERVICE=customer, make image SERVICE=sales
 SERVICE ?= customer
+# make service NAME=service_desk PORT=8103
+NAME ?=
+PORT ?=
+# make image IMAGE_TAG=0.2.0
+IMAGE_TAG ?= 0.1.0
 # make export FORMAT=csv > customers.csv
 FORMAT ?= jsonl
 
 SUPERVISE := $(BIN)/python scripts/supervise.py $(if $(SERVICES),--only $(SERVICES))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv broker migrate gateway-admin run up down status test test-unit seed bench export dlq dlq-redrive clean
+.PHONY: help venv broker migrate gateway-admin run up down status test test-unit seed bench export dlq dlq-redrive clean service image
 
 help: ## list the targets
 	@echo "Guanxi CRM. On a fresh machine: 'make run' (start everything) and 'make test' (whole suite)."
@@ -83,6 +88,16 @@ dlq: venv broker ## list the messages parked on a service's DLQ (SERVICE=custome
 
 dlq-redrive: venv broker ## re-drive a service's parked messages (SERVICE=customer)
 	$(BIN)/python -m guanxi_common.dlq_cli redrive $(SERVICE) --all
+
+service: ## create a new service from the template (NAME=<name> PORT=<port>), then install it
+	@test -n "$(NAME)" -a -n "$(PORT)" || { echo "usage: make service NAME=<name> PORT=<port>"; exit 2; }
+	python3 scripts/new_service.py $(NAME) $(PORT)
+	@$(MAKE) --no-print-directory venv
+
+image: ## build a service's container image with docker (SERVICE=customer, IMAGE_TAG=0.1.0)
+	docker build -f deploy/Dockerfile --build-arg SERVICE=$(SERVICE) \
+	  --build-arg HTTP_PORT=$$(PYTHONPATH=libs/common python3 -c "from guanxi_common.config import DEFAULT_HTTP_PORTS as p; print(p['$(SERVICE)'])") \
+	  $(if $(filter gateway,$(SERVICE)),--target gateway) -t guanxi/$(subst _,-,$(SERVICE)):$(IMAGE_TAG) .
 
 clean: ## remove the virtualenv, the SQLite files, logs and pid files under var/
 	rm -rf $(VENV) var/*.db var/*.db-* var/log var/run .pytest_cache

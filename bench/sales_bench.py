@@ -53,10 +53,10 @@ from guanxi_common.engine import make_engine
 from guanxi_common.errors import Conflict
 from guanxi_common.migrations import upgrade
 from guanxi_common.validation import load
-from sales import demo as sales_demo
-from sales import products, replica
-from sales.models import CustomerReplica
-from sales.schemas.funnel import ProductCreateSchema
+from guanxi_common.contracts.sales.products import ProductCreateSchema
+from sales.adapters.models import CustomerReplica
+from sales.application import products, replica
+from sales.tools import demo as sales_demo
 
 SALES_ALEMBIC_INI = PROJECT_ROOT / "services" / "sales" / "alembic.ini"
 ADMIN = Actor(user_id="bench-admin", roles=frozenset({"admin"}), request_id="bench")

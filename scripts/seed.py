@@ -88,13 +88,18 @@ from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden,  #
                                   NotFound, ValidationFailed)
 from guanxi_common.migrations import upgrade  # noqa: E402
 from guanxi_common.validation import load  # noqa: E402
-from sales import activities, billing, opportunities, orders, products, quotes, replica  # noqa: E402
-from sales import demo as sales_demo  # noqa: E402
-from sales import models as sales_models  # noqa: E402
-from sales.schemas.funnel import (ActivityCompleteSchema, ActivityLogSchema,  # noqa: E402
-                                  OpportunityCreateSchema, ProductCreateSchema, QuoteCreateSchema,
-                                  VisitPlanSchema)
-from sales.schemas.orders import PaymentSchema, PlaceOrderSchema  # noqa: E402
+from sales.application import (activities, billing, opportunities, orders, products,  # noqa: E402
+                               quotes, replica)
+from sales.tools import demo as sales_demo  # noqa: E402
+from sales.adapters import models as sales_models  # noqa: E402
+from guanxi_common.contracts.sales.activities import (ActivityCompleteSchema,  # noqa: E402
+                                                      ActivityLogSchema)
+from guanxi_common.contracts.sales.activities import VisitPlanIn as VisitPlanSchema  # noqa: E402
+from guanxi_common.contracts.sales.billing import PaymentSchema  # noqa: E402
+from guanxi_common.contracts.sales.opportunities import OpportunityCreateSchema  # noqa: E402
+from guanxi_common.contracts.sales.orders import PlaceOrderSchema  # noqa: E402
+from guanxi_common.contracts.sales.products import ProductCreateSchema  # noqa: E402
+from guanxi_common.contracts.sales.quotes import QuoteCreateSchema  # noqa: E402
 
 ALEMBIC_INI = ROOT / "services" / "customer" / "alembic.ini"
 SALES_ALEMBIC_INI = ROOT / "services" / "sales" / "alembic.ini"

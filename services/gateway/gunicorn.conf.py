@@ -2,8 +2,9 @@
 
 ``gthread`` workers (OS threads; the gateway must not be eventlet-patched, see
 gateway/rpc_pool.py). Environment, read through guanxi_common.config: ``GATEWAY_PORT``
-(8000), ``GATEWAY_HOST`` (0.0.0.0), ``GATEWAY_WORKERS`` (2), ``GATEWAY_THREADS`` (8), ``GATEWAY_GRACEFUL_TIMEOUT`` (8 s: under the
-supervisor's and Kubernetes' stop budgets), ``GATEWAY_TIMEOUT`` (30 s per request).
+(8000), ``GATEWAY_HOST`` (0.0.0.0), ``GATEWAY_WORKERS`` (2), ``GATEWAY_THREADS`` (8),
+``GATEWAY_GRACEFUL_TIMEOUT`` (8 s: under the supervisor's and Kubernetes' stop budgets),
+``GATEWAY_TIMEOUT`` (30 s per request).
 Access lines are logged by the app itself as JSON (with the request id), so gunicorn's
 own access log is off.
 
@@ -15,7 +16,7 @@ import os
 import shutil
 import tempfile
 
-from guanxi_common.config import GATEWAY, env, http_host, http_port
+from guanxi_common.config import GATEWAY, env, http_host, http_port, log_level
 
 wsgi_app = "gateway.app:create_app()"
 bind = f"{http_host(GATEWAY)}:{http_port(GATEWAY)}"
@@ -29,7 +30,7 @@ max_requests = env("GATEWAY_MAX_REQUESTS", 0, int)
 max_requests_jitter = max_requests // 10
 accesslog = None
 errorlog = "-"
-loglevel = env("LOG_LEVEL", "INFO").lower()
+loglevel = log_level().lower()
 proc_name = "guanxi-gateway"
 
 if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

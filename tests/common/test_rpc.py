@@ -8,10 +8,11 @@ import eventlet
 import pytest
 from kombu import Connection
 from nameko.exceptions import MalformedRequest, MethodNotFound, RemoteError
+from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 from prometheus_client import REGISTRY
 
-from guanxi_common.context import Actor, CurrentActor
+from guanxi_common.context import Actor
 from guanxi_common.errors import (
     BusinessRuleViolation, Conflict, Forbidden, GuanxiError, NotFound, ServiceUnavailable,
     ValidationFailed,
@@ -34,6 +35,11 @@ ERRORS = {
                                   {"rule": "credit_limit", "limit": 5000, "over": None, "hard": True}),
     "unavailable": ServiceUnavailable("sales did not answer", {"service": "sales"}),
 }
+
+
+class CurrentActor(DependencyProvider):
+    def get_dependency(self, worker_ctx):
+        return Actor.from_context_data(worker_ctx.data)
 
 
 class GuardedService:

@@ -97,7 +97,8 @@ def test_the_gateway_target_runs_gunicorn_as_kubernetes_does():
 def test_every_copy_source_exists_for_each_service(service):
     target = "gateway" if service == "gateway" else "service"
     # the target's own stages and the build stage its venv is copied from
-    copies = [expand(args, service) for args in of_target(target, "COPY") + of_target("build", "COPY")
+    copies = [expand(args, service)
+              for args in of_target(target, "COPY") + of_target("build", "COPY")
               if not args.startswith("--from")]
     assert copies
     for args in copies:

@@ -15,7 +15,8 @@ NAME, PORT = "sample_desk", 8199
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("new_service", ROOT / "scripts" / "new_service.py")
+    spec = importlib.util.spec_from_file_location("new_service",
+                                                  ROOT / "scripts" / "new_service.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

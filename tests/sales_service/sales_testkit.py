@@ -20,7 +20,7 @@ def add_customer(session, *, roles=("sold_to", "ship_to", "bill_to", "payer"), s
                  credit_limit=None, credit_policy="none", owner_id="rep-1", province="广东",
                  name=None, version=1, **extra):
     """Put a customer into the sales replica directly (as the customer events would)."""
-    from sales.models import CustomerReplica
+    from sales.adapters.models import CustomerReplica
 
     n = next(_counter)
     customer = CustomerReplica(

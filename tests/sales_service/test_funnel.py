@@ -11,12 +11,20 @@ from guanxi_common.contracts.customer import ActivityLoggedIn
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from guanxi_common.messaging_models import outbox_events
 from guanxi_common.validation import load
-from sales import activities, opportunities, products, quotes
+from sales.adapters.records import quote_record
+from sales.adapters.repository import load_pipeline
+from sales.application import activities, opportunities, products, quotes
+from sales.queries import activities as activity_queries
+from sales.queries import opportunities as opportunity_queries
+from sales.queries import products as product_queries
+from sales.queries import quotes as quote_queries
 from sales.domain.funnel import DEFAULT_PIPELINE
-from sales.models import Order, PipelineStage, Quote
-from sales.schemas.funnel import (ActivityCompleteSchema, ActivityLogSchema, OpportunityCreateSchema,
-                                  ProductCreateSchema, ProductUpdateSchema, QuoteCreateSchema, QuoteOut,
-                                  StageSchema, VisitPlanSchema)
+from sales.adapters.models import Order, PipelineStage, Quote
+from guanxi_common.contracts.sales.activities import ActivityCompleteSchema, ActivityLogSchema
+from guanxi_common.contracts.sales.activities import VisitPlanIn as VisitPlanSchema
+from guanxi_common.contracts.sales.opportunities import OpportunityCreateSchema, StageSchema
+from guanxi_common.contracts.sales.products import ProductCreateSchema, ProductUpdateSchema
+from guanxi_common.contracts.sales.quotes import QuoteCreateSchema
 
 from sales_testkit import ADMIN, MANAGER, REP, REP2, add_customer
 
@@ -83,9 +91,9 @@ def test_product_sku_is_unique_and_the_catalogue_is_for_managers(sales_uow):
         product(sales_uow(REP), sku="GX-300")
     with admin:
         products.deactivate_product(admin, "GX-200")
-    listed = products.list_products(admin.session, {"q": "gx"})
+    listed = product_queries.list_products(admin.session, {"q": "gx"})
     assert [p.sku for p in listed["items"]] == ["GX-100"] and listed["total"] == 1
-    assert products.list_products(admin.session, {"active": None, "q": "控制"})["items"][0].active is False
+    assert product_queries.list_products(admin.session, {"active": None, "q": "控制"})["items"][0].active is False
     with pytest.raises(ValidationFailed) as err:
         load(ProductCreateSchema(), {"sku": "X", "name": "x", "list_price": "1.005", "tax_rate": "13"})
     assert set(err.value.details) == {"list_price", "tax_rate"}
@@ -93,7 +101,7 @@ def test_product_sku_is_unique_and_the_catalogue_is_for_managers(sales_uow):
 
 def test_default_pipeline_is_loaded_and_admins_define_stages(sales_uow):
     admin = sales_uow(ADMIN)
-    pipeline = opportunities.load_pipeline(admin.session)
+    pipeline = load_pipeline(admin.session)
     assert [s.code for s in pipeline] == [s.code for s in DEFAULT_PIPELINE]
     assert pipeline[2].probability == Decimal("0.5")
     stage = {"code": "demo", "name": "产品演示", "position": 25, "probability": "0.35"}
@@ -101,7 +109,7 @@ def test_default_pipeline_is_loaded_and_admins_define_stages(sales_uow):
         opportunities.define_stage(uow, load(StageSchema(), stage))
     with admin:
         opportunities.define_stage(admin, load(StageSchema(), stage))
-    assert [s.code for s in opportunities.load_pipeline(admin.session)][:4] == \
+    assert [s.code for s in load_pipeline(admin.session)][:4] == \
         ["lead", "qualified", "demo", "proposal"]
     broken = load(StageSchema(), {"code": "won", "name": "Won", "position": 50, "probability": "0.9",
                                   "is_won": True})
@@ -141,7 +149,7 @@ def test_stage_moves_are_recorded_with_time_and_actor_and_closed_is_final(sales_
     for target in ("lead", "lost"):
         assert rule_of(rep, opportunities.move_stage, opp.number, target, "x") == "stage_closed"
     assert rule_of(rep, opportunities.lose, opp.number, "太贵") == "stage_closed"
-    assert [h.stage_code for h in opportunities.get_opportunity(rep.session, REP, opp.number).stage_history] \
+    assert [h.stage_code for h in opportunity_queries.get_opportunity(rep.session, REP, opp.number).stage_history] \
         == ["lead", "proposal", "qualified", "won"]
 
 
@@ -177,7 +185,7 @@ def test_rep_sees_own_opportunities_and_manager_the_region(sales_uow):
     with pytest.raises(Forbidden):
         opportunity(rep, mine.number, owner_id="rep-2")  # reps do not assign
     numbers = lambda actor, **crit: [o.number for o in
-                                     opportunities.list_opportunities(admin.session, actor, crit)["items"]]
+                                     opportunity_queries.list_opportunities(admin.session, actor, crit)["items"]]
     assert numbers(REP) == [a.number]
     assert numbers(REP, owner_id="rep-2") == []
     assert sorted(numbers(MANAGER)) == sorted([a.number, b.number])
@@ -185,13 +193,13 @@ def test_rep_sees_own_opportunities_and_manager_the_region(sales_uow):
     assert numbers(ADMIN, customer=far.number) == [c.number]
     assert numbers(ADMIN, stage="lead", status="open", owner_id="rep-2") == [b.number]
     with pytest.raises(Forbidden):
-        opportunities.get_opportunity(admin.session, REP, b.number)
+        opportunity_queries.get_opportunity(admin.session, REP, b.number)
     with pytest.raises(Forbidden):
-        opportunities.get_opportunity(admin.session, MANAGER, c.number)
+        opportunity_queries.get_opportunity(admin.session, MANAGER, c.number)
     with pytest.raises(Forbidden), rep:
         opportunities.move_stage(rep, b.number, "qualified")
     with pytest.raises(NotFound):
-        opportunities.get_opportunity(admin.session, ADMIN, "OP-1999-000001")
+        opportunity_queries.get_opportunity(admin.session, ADMIN, "OP-1999-000001")
 
 
 # ---- quotes -------------------------------------------------------------------------------------
@@ -210,7 +218,7 @@ def test_quote_pricing_totals_are_exact(sales_uow):
         ("B-2", Decimal("18.00"), Decimal("45.00"), Decimal("2.70"), Decimal("47.70"))]
     assert (q.net, q.tax, q.gross, q.status) == \
         (Decimal("134.99"), Decimal("14.40"), Decimal("149.39"), "draft")
-    dumped = QuoteOut().dump(quotes.get_quote(admin.session, ADMIN, q.number))
+    dumped = quote_record(quote_queries.get_quote(admin.session, ADMIN, q.number))
     assert (dumped["net"], dumped["tax"], dumped["gross"], dumped["status"]) == \
         ("134.99", "14.40", "149.39", "draft")
     with pytest.raises(NotFound):
@@ -233,7 +241,7 @@ def test_expired_quote_is_refused(sales_uow):
         admin.session.execute(update(Quote).where(Quote.id == q.id)
                               .values(valid_until=quotes.office_today() - timedelta(days=1)))
     admin.session.expire_all()
-    assert QuoteOut().dump(quotes.get_quote(admin.session, ADMIN, q.number))["status"] == "expired"
+    assert quote_record(quote_queries.get_quote(admin.session, ADMIN, q.number))["status"] == "expired"
     assert rule_of(admin, quotes.accept_quote, q.number) == "quote_expired"
     assert admin.session.scalar(select(Order.id)) is None
     assert events(admin, "quote.accepted") == []
@@ -345,7 +353,7 @@ def test_today_and_overdue_lists_and_visit_plans(sales_uow):
     visit_at_ten, visit_by_evening = plan["visits"]
     assert visit_at_ten.subject == f"拜访 {d.name}" and visit_at_ten.kind == "visit"
     assert visit_by_evening.due_at == datetime(2026, 3, 10, 15, 59, 59, tzinfo=timezone.utc)
-    agenda = activities.agenda(rep.session, REP, now=now)
+    agenda = activity_queries.agenda(rep.session, REP, now=now)
     assert agenda["date"] == date(2026, 3, 10)
     assert [a.id for a in agenda["overdue"]] == [overdue.id, early.id]
     assert [a.id for a in agenda["today"]] == [visit_at_ten.id, later.id, visit_by_evening.id]
@@ -358,12 +366,12 @@ def test_today_and_overdue_lists_and_visit_plans(sales_uow):
             "date": "2026-03-10", "visits": [{"customer": c.id, "due_at": "2026-03-11T10:00:00+08:00"}]})) \
             == "visit_outside_plan_day"
     with pytest.raises(Forbidden):
-        activities.agenda(rep.session, REP2, owner_id="rep-1", now=now)
-    assert len(activities.agenda(rep.session, MANAGER, owner_id="rep-1", now=now)["today"]) == 4
-    listed = activities.list_activities(rep.session, REP2, {})
+        activity_queries.agenda(rep.session, REP2, owner_id="rep-1", now=now)
+    assert len(activity_queries.agenda(rep.session, MANAGER, owner_id="rep-1", now=now)["today"]) == 4
+    listed = activity_queries.list_activities(rep.session, REP2, {})
     assert listed["total"] == 0
-    assert activities.list_activities(rep.session, REP, {"kind": "visit"})["total"] == 3
-    assert activities.list_activities(rep.session, REP, {"open": False})["total"] == 1
+    assert activity_queries.list_activities(rep.session, REP, {"kind": "visit"})["total"] == 3
+    assert activity_queries.list_activities(rep.session, REP, {"open": False})["total"] == 1
 
 
 def test_accepting_a_quote_can_name_the_other_partners(sales_uow):

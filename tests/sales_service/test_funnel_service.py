@@ -12,14 +12,22 @@ from guanxi_common.chassis import ServiceBase
 from guanxi_common.engine import make_engine
 from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, ValidationFailed
-from sales.base import SalesDependencies
-from sales.entrypoints.funnel import FunnelEntrypoints
+from sales.entrypoints.activities import ActivityEntrypoints
+from sales.entrypoints.opportunities import OpportunityEntrypoints
+from sales.entrypoints.products import ProductEntrypoints
+from sales.entrypoints.quotes import QuoteEntrypoints
+from guanxi_common.rpc import ServiceRpc
+from guanxi_common.unit_of_work import UnitOfWorkProvider
 
 from sales_testkit import ADMIN, REP, add_customer
 
 
-class SalesUnderTest(SalesDependencies, ServiceBase, FunnelEntrypoints):
+class SalesUnderTest(ServiceBase, ProductEntrypoints, OpportunityEntrypoints, QuoteEntrypoints,
+                     ActivityEntrypoints):
     name = "sales"
+
+    uow = UnitOfWorkProvider("sales")
+    customer_rpc = ServiceRpc("customer")
 
 
 @pytest.fixture

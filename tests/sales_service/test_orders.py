@@ -12,9 +12,14 @@ from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden, No
                                   ValidationFailed)
 from guanxi_common.messaging_models import outbox_events
 from guanxi_common.validation import load
-from sales import billing, orders
-from sales.models import Invoice, Order, OrderTransition, Payment, Product, Quote, QuoteLine
-from sales.schemas.orders import OrderLinesSchema, PaymentSchema, PlaceOrderSchema
+from sales.adapters import records, repository
+from sales.application import billing, orders
+from sales.domain.credit import Exposure
+from sales.queries import billing as billing_queries
+from sales.queries import orders as order_queries
+from sales.adapters.models import Invoice, Order, OrderTransition, Payment, Product, Quote, QuoteLine
+from guanxi_common.contracts.sales.billing import PaymentSchema
+from guanxi_common.contracts.sales.orders import OrderLinesSchema, PlaceOrderSchema
 
 from sales_testkit import ADMIN, CREDIT, MANAGER, REP, REP2, add_customer
 
@@ -89,7 +94,7 @@ def payer_with_history(sales_uow, unit, policy, limit="10000.00"):
     billed = place(uow, payer, [(unit, "3000")])
     invoice = invoiced(uow, billed)
     assert open_order.status == "confirmed" and invoice.outstanding == D("3000.00")
-    assert billing.exposure(uow.session, payer.id) == billing.Exposure(D("4000.00"), D("3000.00"))
+    assert repository.exposure(uow.session, payer.id) == Exposure(D("4000.00"), D("3000.00"))
     return payer
 
 
@@ -223,7 +228,7 @@ def test_partners_default_to_the_sold_to_where_it_holds_the_role(sales_uow, unit
     sold_to = customer(uow)
     order = place(uow, sold_to, [(unit, "1")])
     assert {order.sold_to_id, order.ship_to_id, order.bill_to_id, order.payer_id} == {sold_to.id}
-    record = orders.order_record(uow.session, order)
+    record = records.order_record(uow.session, order)
     assert record["payer"]["number"] == sold_to.number
 
 
@@ -254,8 +259,8 @@ def test_the_credit_check_uses_the_payers_limit(sales_uow, unit):
     head_office = customer(uow, roles=("payer",), credit_limit="100.00", credit_policy="block")
     order = place(uow, branch, [(unit, "100.01")], payer=head_office)
     assert order.status == "credit_hold" and order.credit_limit == D("100.00")
-    assert billing.exposure(uow.session, head_office.id).open_orders == D("100.01")
-    assert billing.exposure(uow.session, branch.id).open_orders == D("0.00")
+    assert repository.exposure(uow.session, head_office.id).open_orders == D("100.01")
+    assert repository.exposure(uow.session, branch.id).open_orders == D("0.00")
 
 
 @pytest.mark.parametrize("state, rule", [
@@ -317,7 +322,7 @@ def test_lines_are_priced_from_products_and_the_snapshot_is_kept(sales_uow):
     with uow:
         product = uow.session.get(Product, widget.id)
         product.list_price, product.unit_cost, product.tax_rate = D("120.00"), D("70.00"), D("0.09")
-    record = orders.get_order(uow.session, ADMIN, order.number)
+    record = order_queries.get_order(uow.session, ADMIN, order.number)
     assert record["lines"][0]["unit_price"] == "100.00" and record["lines"][0]["tax_rate"] == "0.1300"
     assert record["gross"] == "305.10" and record["margin"] == "90.00"
     assert place(uow, buyer, [(widget, "1")]).lines[0].unit_price == D("120.00")
@@ -406,17 +411,17 @@ def test_record_level_authorization(sales_uow, unit):
     with pytest.raises(Forbidden):
         place(sales_uow(REP2), mine, [(unit, "1")])
     with pytest.raises(Forbidden):
-        orders.get_order(sales_uow(REP2).session, REP2, order.number)
-    assert orders.get_order(sales_uow(MANAGER).session, MANAGER, order.number)["number"] == order.number
+        order_queries.get_order(sales_uow(REP2).session, REP2, order.number)
+    assert order_queries.get_order(sales_uow(MANAGER).session, MANAGER, order.number)["number"] == order.number
     place(sales_uow(ADMIN), elsewhere, [(unit, "2")])
-    listed = orders.list_orders(sales_uow(MANAGER).session, MANAGER, {"page": 1, "page_size": 20})
+    listed = order_queries.list_orders(sales_uow(MANAGER).session, MANAGER, {"page": 1, "page_size": 20})
     assert [o["number"] for o in listed["items"]] == [order.number] and listed["total"] == 1
-    assert orders.list_orders(sales_uow(REP2).session, REP2, {})["total"] == 0
-    everything = orders.list_orders(sales_uow(ADMIN).session, ADMIN, {"status": "confirmed"})
+    assert order_queries.list_orders(sales_uow(REP2).session, REP2, {})["total"] == 0
+    everything = order_queries.list_orders(sales_uow(ADMIN).session, ADMIN, {"status": "confirmed"})
     assert everything["total"] == 2
-    assert orders.list_orders(sales_uow(ADMIN).session, ADMIN, {"customer": elsewhere.number})["items"][0][
+    assert order_queries.list_orders(sales_uow(ADMIN).session, ADMIN, {"customer": elsewhere.number})["items"][0][
         "sold_to"] == elsewhere.number
-    assert orders.list_orders(sales_uow(ADMIN).session, ADMIN, {"owner": "rep-9"})["total"] == 1
+    assert order_queries.list_orders(sales_uow(ADMIN).session, ADMIN, {"owner": "rep-9"})["total"] == 1
     uow = sales_uow(REP2)
     with pytest.raises(Forbidden):
         with uow:
@@ -449,15 +454,15 @@ def test_payments_partial_overpayment_idempotency_and_paid_order(sales_uow, unit
 
     first = pay(uow, invoice.number, "400.00", idempotency_key="bank-123", method="bank_transfer",
                 received_at="2026-02-10T09:30:00+08:00")
-    answer = billing.payment_record(uow.session, first)
+    answer = records.payment_record(uow.session, first)
     again = pay(uow, invoice.number, "400.00", idempotency_key="bank-123", method="bank_transfer",
                 received_at="2026-02-10T09:30:00+08:00")
-    assert billing.payment_record(uow.session, again) == answer
+    assert records.payment_record(uow.session, again) == answer
     assert uow.session.scalar(select(func.count()).select_from(Payment)) == 1
     with pytest.raises(Conflict):
         pay(uow, invoice.number, "500.00", idempotency_key="bank-123")
     uow.session.expire_all()
-    record = billing.get_invoice(uow.session, ADMIN, invoice.number)
+    record = billing_queries.get_invoice(uow.session, ADMIN, invoice.number)
     assert (record["status"], record["paid_amount"], record["outstanding"]) == \
         ("partially_paid", "400.00", "600.00")
     assert [p["number"] for p in record["payments"]] == [first.number]
@@ -481,7 +486,7 @@ def test_payments_partial_overpayment_idempotency_and_paid_order(sales_uow, unit
     with pytest.raises(BusinessRuleViolation) as err:
         pay(uow, invoice.number, "0.01")
     assert rule_of(err) == "overpayment"
-    listed = billing.list_invoices(uow.session, ADMIN, {"status": "paid"})
+    listed = billing_queries.list_invoices(uow.session, ADMIN, {"status": "paid"})
     assert [i["number"] for i in listed["items"]] == [invoice.number]
     with uow:  # paid, so it may close; the transition is recorded and announced
         closed = orders.close_order(uow, order.number, "settled")
@@ -504,12 +509,12 @@ def test_invoices_list_overdue_and_scope(sales_uow, unit):
     theirs = customer(uow, owner_id="rep-2")
     late = invoiced(uow, place(uow, mine, [(unit, "10")]), terms_days=0, issue_date=date(2020, 1, 1))
     invoiced(uow, place(uow, theirs, [(unit, "20")]))
-    assert [i["number"] for i in billing.list_invoices(uow.session, ADMIN, {"overdue": True})["items"]] == \
+    assert [i["number"] for i in billing_queries.list_invoices(uow.session, ADMIN, {"overdue": True})["items"]] == \
         [late.number]
-    assert billing.list_invoices(sales_uow(REP).session, REP, {})["items"][0]["number"] == late.number
-    assert billing.list_invoices(sales_uow(REP).session, REP, {})["total"] == 1
+    assert billing_queries.list_invoices(sales_uow(REP).session, REP, {})["items"][0]["number"] == late.number
+    assert billing_queries.list_invoices(sales_uow(REP).session, REP, {})["total"] == 1
     with pytest.raises(Forbidden):
-        billing.get_invoice(sales_uow(REP2).session, REP2, late.number)
+        billing_queries.get_invoice(sales_uow(REP2).session, REP2, late.number)
 
 
 def test_events_carry_the_order(sales_uow, unit):

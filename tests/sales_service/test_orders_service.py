@@ -15,15 +15,20 @@ from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 from guanxi_common.engine import make_engine
 from guanxi_common.errors import BusinessRuleViolation, Forbidden, ValidationFailed
 from guanxi_common.migrations import upgrade
-from sales.base import SalesDependencies
+from sales.adapters.models import Payment, Product
+from sales.entrypoints.billing import BillingEntrypoints
 from sales.entrypoints.orders import OrderEntrypoints
-from sales.models import Payment, Product
+from guanxi_common.rpc import ServiceRpc
+from guanxi_common.unit_of_work import UnitOfWorkProvider
 
 from sales_testkit import ADMIN, ALEMBIC_INI, CREDIT, MANAGER, REP, add_customer
 
 
-class SalesUnderTest(SalesDependencies, ServiceBase, OrderEntrypoints):
+class SalesUnderTest(ServiceBase, OrderEntrypoints, BillingEntrypoints):
     name = "sales"
+
+    uow = UnitOfWorkProvider("sales")
+    customer_rpc = ServiceRpc("customer")
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from guanxi_common.errors import NotFound, ValidationFailed
-from sales import replica
-from sales.models import (Activity, CustomerReplica, Invoice, Opportunity, Order, Payment,
+from sales.adapters.repository import caught_up_at
+from sales.application import replica
+from sales.queries import replica as replica_queries
+from sales.adapters.models import (Activity, CustomerReplica, Invoice, Opportunity, Order, Payment,
                           PipelineStage, Quote)
 
 from sales_testkit import ADMIN, add_customer
@@ -366,7 +368,7 @@ def test_catch_up_fills_the_replica_in_batches_once(sales_uow):
     with uow:
         names = {r.id: r.name for r in uow.session.scalars(select(CustomerReplica).where(
             CustomerReplica.id.in_([cid for cid, _ in pairs])))}
-        status = replica.status(uow.session)
+        status = replica_queries.status(uow.session)
     assert names == {pairs[0][0]: "事件里的名字",
                      **{cid: f"客户{i}" for i, (cid, _) in enumerate(pairs) if i}}
     assert status["caught_up"] and status["customers"] >= 5 and status["max_version"] >= 7
@@ -400,7 +402,7 @@ def test_catch_up_that_fails_midway_keeps_what_it_had_and_starts_over(sales_uow)
     with uow:
         assert uow.session.scalar(select(func.count()).select_from(CustomerReplica).where(
             CustomerReplica.id.in_([cid for cid, _ in pairs]))) == 2
-        assert replica.caught_up_at(uow.session) is None
+        assert caught_up_at(uow.session) is None
     assert replica.catch_up(uow, export) == 1  # the first two are not newer: ignored
 
 
@@ -413,4 +415,4 @@ def test_catch_up_refuses_lines_it_does_not_understand(sales_uow):
         replica.catch_up(uow, lambda after: {"lines": ['{"_format": 2, "id": "x"}'],
                                              "next_after": 1, "done": True})
     with uow:
-        assert replica.caught_up_at(uow.session) is None
+        assert caught_up_at(uow.session) is None

@@ -18,15 +18,19 @@ from guanxi_common.context import Actor
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 from guanxi_common.engine import make_engine
 from guanxi_common.messaging_models import inbox_events
-from sales.base import SalesDependencies
+from sales.adapters.models import CustomerReplica, Order
 from sales.entrypoints.replica import ReplicaEntrypoints
-from sales.models import CustomerReplica, Order
+from guanxi_common.rpc import ServiceRpc
+from guanxi_common.unit_of_work import UnitOfWorkProvider
 
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}), request_id="req-replica")
 
 
-class SalesUnderTest(SalesDependencies, ServiceBase, ReplicaEntrypoints):
+class SalesUnderTest(ServiceBase, ReplicaEntrypoints):
     name = "sales"
+
+    uow = UnitOfWorkProvider("sales")
+    customer_rpc = ServiceRpc("customer")
 
 
 @pytest.fixture

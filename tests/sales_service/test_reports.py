@@ -11,11 +11,11 @@ import pytest
 from guanxi_common.context import Actor
 from guanxi_common.errors import Forbidden, ValidationFailed
 from guanxi_common.validation import load
-from sales import reports
+from sales.queries import reports
 from sales.domain.funnel import DEFAULT_PIPELINE
-from sales.models import (Invoice, Opportunity, Order, OrderLine, Payment, PipelineStage, Product,
+from sales.adapters.models import (Invoice, Opportunity, Order, OrderLine, Payment, PipelineStage, Product,
                           StageChange)
-from sales.schemas.reports import FunnelArgs, SalesArgs
+from guanxi_common.contracts.sales.reports import FunnelArgs, SalesArgs
 
 from sales_testkit import ADMIN, MANAGER, REP, REP2, add_customer
 

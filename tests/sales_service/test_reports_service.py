@@ -7,15 +7,19 @@ from guanxi_common.chassis import ServiceBase
 from guanxi_common.engine import make_engine
 from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.errors import Forbidden, ValidationFailed
-from sales.base import SalesDependencies
 from sales.entrypoints.reports import ReportEntrypoints
+from guanxi_common.rpc import ServiceRpc
+from guanxi_common.unit_of_work import UnitOfWorkProvider
 
 from sales_testkit import ADMIN, MANAGER, REP
 from test_reports import seed_funnel, seed_orders
 
 
-class SalesUnderTest(SalesDependencies, ServiceBase, ReportEntrypoints):
+class SalesUnderTest(ServiceBase, ReportEntrypoints):
     name = "sales"
+
+    uow = UnitOfWorkProvider("sales")
+    customer_rpc = ServiceRpc("customer")
 
 
 @pytest.fixture

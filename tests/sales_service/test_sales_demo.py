@@ -11,8 +11,9 @@ from guanxi_common.context import Actor
 from guanxi_common.engine import make_engine
 from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.validation import load
-from sales import demo, reports
-from sales.models import CustomerReplica, Invoice, Order, OrderTransition, Payment, Product
+from sales.queries import reports
+from sales.tools import demo
+from sales.adapters.models import CustomerReplica, Invoice, Order, OrderTransition, Payment, Product
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)

@@ -35,7 +35,34 @@ def http_port(service):
 
 def http_host(service):
     """The address ``service``'s HTTP port binds to."""
-    return env("GATEWAY_HOST" if service == GATEWAY else "HTTP_HOST", "0.0.0.0")
+    if service == GATEWAY:
+        return env("GATEWAY_HOST", "0.0.0.0")
+    return env("HTTP_HOST", "0.0.0.0")
+
+
+# Settings that several processes read (services, gateway, command-line tools): one reader
+# each, so that a name and its default exist once.
+
+def amqp_uri():
+    return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def rpc_timeout():
+    """Seconds before a call to another service fails with ServiceUnavailable."""
+    return env("RPC_TIMEOUT", 5.0, float)
+
+
+def log_level():
+    return env("LOG_LEVEL", "INFO")
+
+
+def log_json():
+    return env("LOG_JSON", True, bool)
+
+
+def ready_check_timeout():
+    """Seconds each readiness check (broker, database) may take."""
+    return env("READY_CHECK_TIMEOUT", 2.0, float)
 
 
 def normalize_db_url(url):
@@ -60,10 +87,10 @@ def service_config(service, **overrides):
     """The Nameko config dict for ``service`` built from the environment."""
     upper = service.upper()
     config = {
-        "AMQP_URI": env("AMQP_URI", DEFAULT_AMQP_URI),
+        "AMQP_URI": amqp_uri(),
         "WEB_SERVER_ADDRESS": f"{http_host(service)}:{http_port(service)}",
         "DB_URIS": {service: database_url(service)},
-        "RPC_TIMEOUT": env("RPC_TIMEOUT", 5.0, float),
+        "RPC_TIMEOUT": rpc_timeout(),
         "max_workers": env(f"{upper}_MAX_WORKERS", 10, int),
         "HEARTBEAT": env("AMQP_HEARTBEAT", 60, int),
         "OUTBOX_RELAY_ENABLED": env("OUTBOX_RELAY_ENABLED", True, bool),
@@ -74,9 +101,9 @@ def service_config(service, **overrides):
         "OUTBOX_PRUNE_DAYS": env("OUTBOX_PRUNE_DAYS", None, int),
         "HANDLER_MAX_ATTEMPTS": env("HANDLER_MAX_ATTEMPTS", 5, int),
         "HANDLER_RETRY_DELAYS_MS": [int(x) for x in env("HANDLER_RETRY_DELAYS_MS", "1000,5000,30000").split(",")],
-        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
-        "LOG_JSON": env("LOG_JSON", True, bool),
-        "READY_CHECK_TIMEOUT": env("READY_CHECK_TIMEOUT", 2.0, float),
+        "LOG_LEVEL": log_level(),
+        "LOG_JSON": log_json(),
+        "READY_CHECK_TIMEOUT": ready_check_timeout(),
     }
     config.update(overrides)
     return config

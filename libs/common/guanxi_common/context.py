@@ -7,8 +7,6 @@ Roles travel as one comma-separated string so every broker and client can carry 
 import uuid
 from dataclasses import dataclass, field
 
-from nameko.extensions import DependencyProvider
-
 USER_ID, ROLES, REGION, REQUEST_ID = "user_id", "roles", "region", "request_id"
 SYSTEM_USER = "system"
 
@@ -57,10 +55,3 @@ class Actor:
 def _call_id(data):
     stack = data.get("call_id_stack") or []
     return stack[0] if stack else None
-
-
-class CurrentActor(DependencyProvider):
-    """Injects the :class:`Actor` of the running worker."""
-
-    def get_dependency(self, worker_ctx):
-        return Actor.from_context_data(worker_ctx.data)

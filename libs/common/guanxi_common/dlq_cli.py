@@ -17,7 +17,7 @@ from amqp.exceptions import NotFound
 from kombu import Connection, Producer
 
 from guanxi_common import metrics
-from guanxi_common.config import DEFAULT_AMQP_URI, env
+from guanxi_common.config import amqp_uri
 from guanxi_common.consumers import (ATTEMPTS_HEADER, CONSUMER_HEADER, ERROR_MESSAGE_HEADER,
                                      ERROR_TRACEBACK_HEADER, ERROR_TYPE_HEADER,
                                      ORIGINAL_EXCHANGE_HEADER, ORIGINAL_QUEUE_HEADER,
@@ -148,7 +148,7 @@ def redrive(amqp_uri, service, message_ids=None, limit=100_000):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="guanxi-dlq", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    default_uri = env("AMQP_URI", DEFAULT_AMQP_URI)
+    default_uri = amqp_uri()
 
     p_list = sub.add_parser("list", help="show parked messages without consuming them")
     p_list.add_argument("service")

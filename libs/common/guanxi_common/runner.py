@@ -274,8 +274,8 @@ def main(argv=None):
         os.environ["MIGRATE_ON_START"] = "false"
 
     try:
-        from guanxi_common.config import env
-        level = (env("LOG_LEVEL", "INFO") or "INFO").upper()
+        from guanxi_common.config import log_level
+        level = log_level().upper()
         if not isinstance(logging.getLevelName(level), int):
             raise RunnerError(f"LOG_LEVEL={level!r} is not a logging level")
         setup_logging(service, level)

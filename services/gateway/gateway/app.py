@@ -47,7 +47,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, Unsupporte
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from guanxi_common import logs
-from guanxi_common.config import DEFAULT_AMQP_URI, database_url, env
+from guanxi_common.config import (GATEWAY, amqp_uri, database_url, env, http_port, log_json,
+                                  log_level, ready_check_timeout, rpc_timeout)
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 from guanxi_common.engine import check_engine, make_engine
 from guanxi_common.errors import Forbidden, GuanxiError, ServiceUnavailable
@@ -101,12 +102,12 @@ def load_config(overrides=None):
     if isinstance(origins, str):
         origins = [o.strip().rstrip("/") for o in origins.split(",") if o.strip()]
     config = {
-        "GATEWAY_PORT": env("GATEWAY_PORT", 8000, int),
-        "AMQP_URI": env("AMQP_URI", DEFAULT_AMQP_URI),
+        "GATEWAY_PORT": http_port(GATEWAY),
+        "AMQP_URI": amqp_uri(),
         "GATEWAY_DATABASE_URL": overrides.pop("GATEWAY_DATABASE_URL", None)
         or database_url("gateway"),
         "GATEWAY_RPC_POOL_SIZE": env("GATEWAY_RPC_POOL_SIZE", 16, int),
-        "RPC_TIMEOUT": env("RPC_TIMEOUT", 5.0, float),
+        "RPC_TIMEOUT": rpc_timeout(),
         "GATEWAY_RPC_CONNECT_TIMEOUT": env("GATEWAY_RPC_CONNECT_TIMEOUT", 2.0, float),
         "GATEWAY_MAX_BODY_BYTES": env("GATEWAY_MAX_BODY_BYTES", 1024 * 1024, int),
         "GATEWAY_CORS_ORIGINS": frozenset(origins),
@@ -119,9 +120,9 @@ def load_config(overrides=None):
         "GATEWAY_JWT_AUDIENCE": env("GATEWAY_JWT_AUDIENCE", "guanxi-api"),
         "GATEWAY_JWT_SECRET": None,  # None: security.load_secret() (env or var/ file)
         "GATEWAY_TRUSTED_PROXIES": env("GATEWAY_TRUSTED_PROXIES", 0, int),
-        "READY_CHECK_TIMEOUT": env("READY_CHECK_TIMEOUT", 2.0, float),
-        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
-        "LOG_JSON": env("LOG_JSON", True, bool),
+        "READY_CHECK_TIMEOUT": ready_check_timeout(),
+        "LOG_LEVEL": log_level(),
+        "LOG_JSON": log_json(),
         "GATEWAY_ACCESS_LOG": env("GATEWAY_ACCESS_LOG", True, bool),
     }
     config.update(overrides)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from guanxi_common import config
-from guanxi_common.config import database_url, env
+from guanxi_common.config import GATEWAY, database_url, http_port
 from guanxi_common.unit_of_work import session_scope
 from guanxi_common.errors import GuanxiError
 from guanxi_common.migrations import upgrade
@@ -39,7 +39,7 @@ def main(argv=None):
         return 2
     if created:
         print(f"Demo users created: {', '.join(created)} (password: demo-<role>-pw)")
-    port = env("GATEWAY_PORT", 8000, int)
+    port = http_port(GATEWAY)
     print(f"Guanxi gateway: http://127.0.0.1:{port}/api/v1 "
           f"(log in with POST /api/v1/auth/token)", flush=True)
     return 0

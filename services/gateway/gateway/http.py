@@ -26,6 +26,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.exceptions import BadRequest
 
 from guanxi_common import access
+from guanxi_common.contracts.fields import IDEMPOTENCY_KEY_MAX
 from guanxi_common.errors import ValidationFailed
 from guanxi_common.validation import load
 
@@ -43,7 +44,6 @@ PUBLIC_ATTR = "_guanxi_public"
 DEFAULT_MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX = 100  # the services' idempotency_keys.key column is String(100)
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: safe in logs and keys
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

@@ -5,6 +5,8 @@ Layout:
   aware datetimes, strict schemas, bounded pages) that every contract is built from;
 - ``enums``: the closed value sets shared across services (order states, payment
   methods, customer statuses, tiers, ...);
+- ``roles``: the role catalogue (names, what each is for, how the access rules group
+  them), since roles travel in the RPC context and the gateway assigns them;
 - one module per service (``customer``, ``sales``, ...): its RPC inputs and outputs and
   its event payload schemas, versioned where a published payload is concerned.
 

@@ -21,10 +21,11 @@ from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDate, Wi
 TAG = validate.Length(min=1, max=50)
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,29}$")
 CUSTOMER_REF = validate.Length(min=1, max=40)
-UUID = validate.Regexp(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-                       error="must be a UUID")
-CUSTOMER_NUMBER = validate.Regexp(identifiers.CUSTOMER_NUMBER_PATTERN,
-                                  error="must be a customer number such as C00001234")
+UUID = [validate.Length(equal=36), validate.Regexp(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", error="must be a UUID")]
+#: a customer number as issued (the column holds 16 characters)
+CUSTOMER_NUMBER = [validate.Length(max=16), validate.Regexp(
+    identifiers.CUSTOMER_NUMBER_PATTERN, error="must be a customer number such as C00001234")]
 CREDIT_CODE = validate.Regexp(identifiers.CREDIT_CODE_PATTERN,
                               error="must be a unified social credit code")
 E164 = validate.Regexp(r"^\+[1-9][0-9]{6,14}$", error="must be E.164 (+8613812345678)")
@@ -193,12 +194,14 @@ class CustomerCriteriaSchema(StrictSchema):
     in_pool = fields.Boolean()
     tier = fields.String(validate=validate.OneOf(CUSTOMER_TIERS))
     tag = fields.String(validate=TAG)
-    include_merged = fields.Boolean(load_default=False)
+    include_merged = fields.Boolean(metadata={"description": "Default: false."})
 
 
 class SearchSchema(CustomerCriteriaSchema,
                    page_schema(default_size=20, max_size=SEARCH_PAGE_SIZE_MAX)):
     """The ``search`` RPC's criteria: the filters and the page."""
+
+    include_merged = fields.Boolean(load_default=False)
 
 
 class CreditLimitSchema(StrictSchema):
@@ -339,24 +342,26 @@ class CustomerRecordSchema(StrictSchema):
     id = fields.String(**_required(validate=UUID, metadata={"format": "uuid"}))
     number = fields.String(**_required(validate=CUSTOMER_NUMBER))
     party_type = fields.String(**_required(validate=validate.OneOf(PARTY_TYPES)))
-    name = fields.String(**_required(validate=validate.Length(min=1)))
+    name = fields.String(**_required(validate=validate.Length(min=1, max=200)))
     status = fields.String(**_required(validate=validate.OneOf(CUSTOMER_STATUSES)))
-    tier = fields.String(**_required(allow_none=True))
-    province = fields.String(**_required(allow_none=True))
-    city = fields.String(**_required(allow_none=True))
-    owner_id = fields.String(**_required(allow_none=True))
+    tier = fields.String(**_required(allow_none=True, validate=validate.OneOf(CUSTOMER_TIERS)))
+    province = fields.String(**_required(allow_none=True, validate=validate.Length(max=40)))
+    city = fields.String(**_required(allow_none=True, validate=validate.Length(max=60)))
+    owner_id = fields.String(**_required(allow_none=True,
+                                         validate=validate.Length(max=OWNER_ID_MAX)))
     in_pool = fields.Boolean(**_required())
     owned_since = WireDateTime(**_required(allow_none=True))
     last_follow_up_at = WireDateTime(**_required(allow_none=True))
     tags = fields.List(fields.String(), **_required())
-    roles = fields.List(fields.String(), **_required())
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=ROLE_CODE_MAX)),
+                        **_required())
     phones = fields.List(fields.Nested(PhoneSchema), **_required())
     emails = fields.List(fields.Nested(ContactSchema), **_required())
     addresses = fields.List(fields.Nested(AddressSchema), **_required())
     preferences = fields.Dict(**_required())
     marketing_consent = fields.Boolean(**_required())
     credit_limit = money_out(**_required(allow_none=True))
-    credit_currency = fields.String(**_required(validate=CURRENCY))
+    credit_currency = fields.String(**_required(validate=[validate.Length(equal=3), CURRENCY]))
     credit_policy = fields.String(**_required(validate=validate.OneOf(CREDIT_POLICIES)))
     gender = fields.String(**_required(allow_none=True))
     birth_date = WireDate(**_required(allow_none=True))
@@ -552,8 +557,10 @@ class CustomerUpdatedV1(StrictSchema):
 class CustomerOwnerChangedV1(StrictSchema):
     """``customer.owner_changed``: same version as the ``customer.updated`` of the change."""
 
-    old_owner_id = fields.String(required=True, allow_none=True)
-    new_owner_id = fields.String(required=True, allow_none=True)
+    old_owner_id = fields.String(required=True, allow_none=True,
+                                 validate=validate.Length(max=OWNER_ID_MAX))
+    new_owner_id = fields.String(required=True, allow_none=True,
+                                 validate=validate.Length(max=OWNER_ID_MAX))
     reason = fields.String(required=True, validate=validate.OneOf(
         ("claimed", "released", "assigned", "no_follow_up")))
     note = fields.String(required=True, allow_none=True)

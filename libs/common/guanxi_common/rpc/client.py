@@ -19,7 +19,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import MethodProxy, ReplyListener, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from guanxi_common.config import env
+from guanxi_common.config import rpc_timeout as configured_rpc_timeout
 from guanxi_common.context import Actor
 from guanxi_common.errors import ServiceUnavailable
 from guanxi_common.rpc.wire import RPC_REQUEST_OPTIONS, deserialize_error
@@ -33,7 +33,7 @@ def rpc_timeout(config, override=None):
     if override is not None:
         return float(override)
     configured = config.get("RPC_TIMEOUT") if isinstance(config, dict) else None
-    return float(configured or env("RPC_TIMEOUT", DEFAULT_RPC_TIMEOUT, float))
+    return float(configured or configured_rpc_timeout())
 
 
 class _Reply:

@@ -11,6 +11,8 @@ from guanxi_common.contracts.customer import SEARCH_COUNT_CAP, CustomerSummarySc
 
 #: Totals are counted exactly up to this many hits; beyond it the answer says "more than".
 COUNT_CAP = SEARCH_COUNT_CAP
+#: Name postings are counted up to this many entries to pick the rarest as the driver.
+SELECTIVITY_PROBE = 1_000
 SUMMARIES = CustomerSummarySchema(many=True)
 
 
@@ -49,10 +51,10 @@ def search(session, actor, criteria):
     page, size = criteria.pop("page", 1), criteria.pop("page_size", 20)
     if criteria.get("q"):
         criteria.update(interpret_q(criteria.pop("q")))
-    plans = [_plan(actor, criteria)]
+    plans = [_plan(session, actor, criteria)]
     reading_key = names.reading_query_key(criteria.get("name"))
     if reading_key:
-        plans.append(_plan(actor, criteria, reading_key))
+        plans.append(_plan(session, actor, criteria, reading_key))
     plans = [plan for plan in plans if not plan.empty]
     if not plans:
         return {"items": [], "total": 0, "total_exact": True, "page": page, "page_size": size}
@@ -84,13 +86,13 @@ def _page_and_count(session, plans, page, size):
     return seqs, capped
 
 
-def _plan(actor, criteria, reading_key=None):
+def _plan(session, actor, criteria, reading_key=None):
     """The plan of a search; with ``reading_key`` the name is matched by its pinyin."""
     plan = _SearchPlan(actor)
     if reading_key:
         plan.reading(reading_key)
     elif criteria.get("name"):
-        plan.name(criteria["name"])
+        plan.name(criteria["name"], lambda tokens: _posting_sizes(session, tokens))
     if criteria.get("role"):
         plan.posting(CustomerRole, lambda t: t.role_code == criteria["role"])
     if criteria.get("tag"):
@@ -118,6 +120,14 @@ def _plan(actor, criteria, reading_key=None):
     return plan
 
 
+def _posting_sizes(session, tokens):
+    """{token: entries in its posting list, counted up to SELECTIVITY_PROBE}, in one query."""
+    counts = [select(func.count()).select_from(select(NameToken.seq).where(NameToken.token == token)
+                                               .limit(SELECTIVITY_PROBE).subquery()).scalar_subquery()
+              for token in tokens]
+    return dict(zip(tokens, session.execute(select(*counts)).one()))
+
+
 class _SearchPlan:
     """Collects the criteria of one search and builds its statement over customer seqs."""
 
@@ -129,9 +139,17 @@ class _SearchPlan:
         self.name_only_live = False  # name tokens exist for live customers only
         self.empty = False
 
-    def name(self, text):
+    def name(self, text, posting_sizes=None):
         normalized = names.search_normalize(text)
         tokens = sorted(names.query_tokens(text), key=len, reverse=True)
+        if len(tokens) > 1 and posting_sizes:
+            # the rarest list drives the walk; a fragment no name holds ("zhangwei" among
+            # Latin names) ends here instead of walking the longest list to no hit
+            sizes = posting_sizes(tokens)
+            tokens.sort(key=sizes.get)
+            if sizes[tokens[0]] == 0:
+                self.empty = True
+                return
         if not normalized:
             self.empty = True
         elif not tokens:  # one character, e.g. a surname: a prefix range on the index

@@ -9,7 +9,7 @@ holds more than one batch in memory.
 import argparse
 import sys
 
-from guanxi_common.config import DEFAULT_AMQP_URI, env
+from guanxi_common.config import amqp_uri
 from guanxi_common.context import Actor
 
 
@@ -31,7 +31,7 @@ def main(argv=None):
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     parser.add_argument("--out", help="file to write (default: stdout)")
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--amqp-uri", default=env("AMQP_URI", DEFAULT_AMQP_URI))
+    parser.add_argument("--amqp-uri", default=amqp_uri())
     parser.add_argument("--user", default="system", help="user id of the caller")
     parser.add_argument("--roles", default="system", help="comma-separated roles of the caller")
     parser.add_argument("--timeout", type=float, default=60.0)

@@ -1,9 +1,9 @@
 """Customer endpoints: the customer service's RPC contract (docs/rpc/customer.md) as HTTP.
 
 Every view checks its input with the schemas of ``gateway.api.customer_schemas`` (the
-service's contract; 422 with field paths), calls the service with a pooled client carrying the caller's ``Actor``
-(``g.actor``, so the service applies the same record-level scope) and lets the service's
-typed errors through to the app's problem+json handler. Role checks here are an early,
+service's contract; 422 with field paths), calls the service with a pooled client carrying
+the caller's ``Actor`` (``g.actor``, so the service applies the same record-level scope)
+and lets the service's typed errors through to the app's problem+json handler. Role checks here are an early,
 documented refusal; the service enforces the same rules again.
 """
 import logging
@@ -46,6 +46,11 @@ def body_fields(argument):
         raise ValidationFailed((exc.message or "").replace(prefix, ""), renamed) from None
 
 
+def rpc_body(loaded):
+    """The checked body as the RPC carries it (see customer_schemas.rpc_body)."""
+    return s.rpc_body(request.get_json(silent=True) or {}, loaded)
+
+
 def etag(record):
     return {"ETag": f'"{record["version"]}"'} if isinstance(record, dict) and "version" in record else {}
 
@@ -59,7 +64,7 @@ def create_customer(body):
     """Hard duplicates (a phone, e-mail or credit code another customer holds) are refused
     with 409 naming ``existing_number``; likely duplicates come back as ``warnings``."""
     with rpc_pool().client() as rpc, body_fields("customer"):
-        created = rpc.customer.create(s.for_rpc(s.CustomerCreateSchema, body))
+        created = rpc.customer.create(rpc_body(body))
     return created, 201, {"Location": f"/api/v1/customers/{created['customer']['number']}"}
 
 
@@ -79,7 +84,7 @@ def check_duplicates(body):
     """What ``POST /customers`` would refuse (``conflicts``) or warn about (``likely``);
     writes nothing."""
     with rpc_pool().client() as rpc, body_fields("customer"):
-        return rpc.customer.check_duplicates(s.for_rpc(s.CustomerCreateSchema, body))
+        return rpc.customer.check_duplicates(rpc_body(body))
 
 
 @endpoint(blueprint, "/customers/<number>", summary="Get a customer", tags=TAG,
@@ -97,7 +102,7 @@ def get_customer(number):
 def update_customer(number, body):
     """Only the fields given change. Send the version you read as ``If-Match`` (or
     ``expected_version``): a newer one answers 409."""
-    changes = dict(body)
+    changes = rpc_body(body)
     header = request.headers.get("If-Match")
     if header is not None and header.strip() != "*":
         match = _IF_MATCH.match(header)
@@ -110,7 +115,7 @@ def update_customer(number, body):
                                    {"expected_version": ["differs from If-Match"]})
         changes["expected_version"] = version
     with rpc_pool().client() as rpc, body_fields("changes"):
-        record = rpc.customer.update(number, s.for_rpc(s.CustomerUpdateSchema, changes))
+        record = rpc.customer.update(number, changes)
     return record, 200, etag(record)
 
 
@@ -137,7 +142,7 @@ def customer_history(number, paging):
           response=s.CustomerRecordSchema, errors=(422,))
 def set_credit_limit(number, body):
     with rpc_pool().client() as rpc, body_fields("credit"):
-        return rpc.customer.set_credit_limit(number, s.for_rpc(s.CustomerCreditLimitSchema, body))
+        return rpc.customer.set_credit_limit(number, rpc_body(body))
 
 
 # --- roles --------------------------------------------------------------------------------
@@ -183,8 +188,8 @@ def relationship_types():
 
 
 @endpoint(blueprint, "/customers/<number>/relationships", summary="A customer's relationships",
-          tags=TAG, query=s.RelationshipsQuerySchema, response=s.RelationshipListItemSchema, many=True,
-          errors=(403,))
+          tags=TAG, query=s.RelationshipsQuerySchema, response=s.RelationshipListItemSchema,
+          many=True, errors=(403,))
 def list_relationships(number, query):
     """Both directions, oldest first; only those in force today unless ``include_ended``."""
     with rpc_pool().client() as rpc:
@@ -199,7 +204,7 @@ def add_relationship(number, body):
     canonical way round."""
     with rpc_pool().client() as rpc, body_fields("relationship"):
         return rpc.customer.add_relationship(
-            {**s.for_rpc(s.RelationshipAddSchema, body), "from_customer": number}), 201
+            {**rpc_body(body), "from_customer": number}), 201
 
 
 @endpoint(blueprint, "/relationships/<relationship_id>/end", "POST", summary="End a relationship",
@@ -207,7 +212,7 @@ def add_relationship(number, body):
 def end_relationship(relationship_id, body):
     with rpc_pool().client() as rpc:
         return rpc.customer.end_relationship(
-            relationship_id, s.for_rpc(s.RelationshipEndSchema, body).get("valid_to"))
+            relationship_id, rpc_body(body).get("valid_to"))
 
 
 @endpoint(blueprint, "/relationships/<relationship_id>", "DELETE", summary="Remove a relationship",

@@ -3,7 +3,8 @@ release), invoices, payments and activities -- the sales service over RPC
 (docs/rpc/sales.md), under ``/api/v1``.
 
 Every view declares itself with ``gateway.http.endpoint``, so its checks, its answer and
-its OpenAPI entry come from the schemas of ``gateway.api.sales_schemas``. The caller's
+its OpenAPI entry come from the schemas of ``gateway.api.sales_schemas`` (the sales
+contract, ``guanxi_common.contracts.sales``, with HTTP additions). The caller's
 ``Actor`` travels in the RPC context (``rpc_pool().client()``), so the sales service
 enforces the record-level scope (owner / region) on every call; the gateway checks the
 roles it can see without the record (products: ``sales_manager``; release:
@@ -24,26 +25,36 @@ response sees exactly what the first attempt would have shown. The same key with
 different body is a 409 problem (``idempotency_key``, ``scope``); two concurrent first
 uses of a key: one wins, the other gets 409 with ``retry: true``.
 """
-from flask import Blueprint
+from flask import Blueprint, request
 
 from guanxi_common.errors import NotFound
 
 from gateway.app import rpc_pool
 from gateway.http import IDEMPOTENCY_HEADER, endpoint
 from gateway.api import sales_schemas as s
+from gateway.api.customer_schemas import rpc_body
 from gateway.api.sales_schemas import wire
 
 blueprint = Blueprint("sales", __name__)
 
 PRODUCTS, PIPELINE, OPPORTUNITIES, QUOTES = "products", "pipeline", "opportunities", "quotes"
 ORDERS, INVOICES, PAYMENTS, ACTIVITIES = "orders", "invoices", "payments", "activities"
-PRODUCT_LOOKUP_PAGE = 500  # the service's page-size cap for list_products
+PRODUCT_LOOKUP_PAGE = s.PRODUCT_PAGE_MAX
 
 
 def _sales(method, *args, **kwargs):
     """Call ``sales.<method>`` as the request's actor."""
     with rpc_pool().client() as rpc:
         return getattr(rpc.sales, method)(*args, **kwargs)
+
+
+def _sent(loaded, part=None):
+    """The checked body (or its ``part``) as the client sent it: the service loads it again
+    with the same contract schema and applies its own defaults."""
+    sent = request.get_json(silent=True) or {}
+    if part is not None:
+        sent = sent.get(part) if isinstance(sent, dict) else None
+    return rpc_body(sent if sent is not None else {}, loaded)
 
 
 def _criteria(query=None, paging=None):
@@ -76,7 +87,7 @@ def list_products(query, paging):
           roles=["sales_manager"], errors=(409,))
 def create_product(body):
     """The SKU is stored trimmed and upper-case; a taken SKU is a 409."""
-    product = _sales("create_product", wire(body))
+    product = _sales("create_product", _sent(body))
     return product, 201, _location("products", product["sku"])
 
 
@@ -108,7 +119,7 @@ def get_product(sku):
 def update_product(sku, body):
     """Only the fields sent change; ``active: false`` deactivates (an inactive product
     cannot be quoted or ordered). Price changes do not touch existing quotes or orders."""
-    return _sales("update_product", sku, wire(body))
+    return _sales("update_product", sku, _sent(body))
 
 
 # ---- pipeline and opportunities ---------------------------------------------------------
@@ -133,7 +144,7 @@ def list_opportunities(query, paging):
           status=201, errors=(404,))
 def create_opportunity(body):
     """Starts in the first open stage."""
-    created = _sales("create_opportunity", wire(body))
+    created = _sales("create_opportunity", _sent(body))
     return created, 201, _location("opportunities", created["number"])
 
 
@@ -169,7 +180,7 @@ def lose_opportunity(number, body):
           body=s.QuoteCreateSchema, response=s.QuoteSchema, status=201, errors=(404,))
 def create_quote(body):
     """A draft; unit prices default to the list prices, validity to 30 days."""
-    quote = _sales("create_quote", wire(body))
+    quote = _sales("create_quote", _sent(body))
     return quote, 201, _location("quotes", quote["number"])
 
 
@@ -193,7 +204,7 @@ def accept_quote(number, body):
     """Places the order (credit-checked: it may start on credit hold) and marks the quote
     accepted, in one transaction. ``partners`` names ship-to, bill-to, payer when the
     quote's customer does not fill those functions itself."""
-    return _sales("accept_quote", number, wire(body.get("partners") or {}))
+    return _sales("accept_quote", number, _sent(body.get("partners") or {}, "partners"))
 
 
 @endpoint(blueprint, "/quotes/<number>/reject", ["POST"], summary="Reject a quote",
@@ -212,7 +223,7 @@ def place_order(body, idempotency_key):
     (see ``credit``). With an ``Idempotency-Key`` a retry with the same body answers the
     same order (as it is now) with 201 again and places nothing; the same key with another
     body is a 409."""
-    order = wire(body)
+    order = _sent(body)
     if idempotency_key is not None:
         order["idempotency_key"] = idempotency_key
     placed = _sales("place_order", order)
@@ -237,7 +248,7 @@ def get_order(number):
 def change_order_lines(number, body):
     """Only on hold or confirmed. A rise in value is credit-checked again and may put a
     confirmed order back on hold."""
-    return _sales("change_order_lines", number, wire(body["lines"]))
+    return _sales("change_order_lines", number, _sent(body["lines"], "lines"))
 
 
 @endpoint(blueprint, "/orders/<number>/release", ["POST"],
@@ -302,7 +313,7 @@ def record_payment(body, idempotency_key):
     """Partial payments are allowed; more than the outstanding amount is a 422 with rule
     ``overpayment``. With an ``Idempotency-Key`` a retry answers the same payment with 201
     and records nothing."""
-    payment = wire(body)
+    payment = _sent(body)
     if idempotency_key is not None:
         payment["idempotency_key"] = idempotency_key
     recorded = _sales("record_payment", payment)
@@ -324,7 +335,7 @@ def list_activities(query, paging):
           status=201, errors=(404,))
 def log_activity(body):
     """Plan one (``due_at``) or log one already done (``done_at`` + ``outcome``)."""
-    return _sales("log_activity", wire(body)), 201
+    return _sales("log_activity", _sent(body)), 201
 
 
 @endpoint(blueprint, "/activities/today", ["GET"], summary="Today's and overdue activities",
@@ -338,7 +349,7 @@ def activities_today(query):
           summary="Complete an activity", tags=[ACTIVITIES], body=s.ActivityCompleteSchema,
           response=s.ActivitySchema)
 def complete_activity(activity_id, body):
-    return _sales("complete_activity", activity_id, wire(body))
+    return _sales("complete_activity", activity_id, _sent(body))
 
 
 @endpoint(blueprint, "/visit-plans", ["POST"], summary="Plan visits for a day",
@@ -346,4 +357,4 @@ def complete_activity(activity_id, body):
           status=201, errors=(404,))
 def plan_visits(body):
     """One plan per owner and day: a later call adds visits. Answers the whole plan."""
-    return _sales("plan_visits", wire(body)), 201
+    return _sales("plan_visits", _sent(body)), 201

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 
 from guanxi_common.errors import NotFound
+from guanxi_common.messaging_models import inbox_events
 from sales.adapters.models import (Activity, CustomerReplica, Invoice, Opportunity, Order,
                                    PipelineStage, Product, Quote)
 from sales.domain import funnel
@@ -193,3 +194,18 @@ def find_activity(session, activity_id, for_update=False):
     if activity is None:
         raise NotFound(f"activity {activity_id} not found", {"activity": activity_id})
     return activity
+
+
+# ---- the replica's catch-up marker ----------------------------------------------------------
+
+#: "The replica has been caught up once" is kept as a row of the inbox (no table of its
+#: own): a fixed key for a fixed consumer, written in the transaction of the last batch.
+CATCH_UP_KEY = "customer-replica-catch-up"
+CATCH_UP_CONSUMER = "sales.catch_up_replica"
+CATCH_UP_TYPE = "replica.caught_up"
+
+
+def caught_up_at(session):
+    """When the replica was first filled from the export (None: not yet)."""
+    return session.scalar(select(inbox_events.c.processed_at).where(
+        inbox_events.c.event_id == CATCH_UP_KEY, inbox_events.c.consumer == CATCH_UP_CONSUMER))

@@ -33,124 +33,40 @@ Choices, and why:
   arrears belong to the invoice's owner (the rep who sold); a region is the order's.
 - **Funnel**: a ``period`` ('2025', '2025-Q1', '2025-03') selects the opportunities
   created in it (a cohort), followed through their whole stage history; the pipeline
-  is the configured one (``pipeline_stages``, ``sales.opportunities.load_pipeline``).
+  is the configured one (``pipeline_stages``, ``sales.adapters.repository.load_pipeline``).
 - **Forecast**: open opportunities whose expected close falls in the window of
   ``months`` months starting with the month of ``as_of``; open ones whose expected close
   has already passed (``overdue``) and those without one (``unscheduled``) are reported
   beside the window, not hidden in it.
 """
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import case, distinct, func, null, select
 
 from guanxi_common import access
+from guanxi_common.clock import OFFICE_TZ, utcnow
+from guanxi_common.contracts.sales.periods import (MAX_PERIODS, PERIODS, Period,  # noqa: F401
+                                                   add_periods, make_period, parse_period_key,
+                                                   period_key, period_start, periods_between)
+from guanxi_common.contracts.sales.reports import DEFAULT_CURRENCY, FORECAST_GROUPINGS
 from guanxi_common.errors import Forbidden
+from sales.adapters.models import (CustomerReplica, Invoice, Opportunity, Order, OrderLine, Product,
+                                   StageChange)
+from sales.adapters.repository import load_pipeline
 from sales.domain import funnel as funnel_rules
 from sales.domain import receivables as receivable_rules
-from sales.domain.activities import OFFICE_TZ, day_bounds, office_day
+from sales.domain.activities import day_bounds, office_day
 from sales.domain.money import ZERO, money, ratio
-from sales.models import (CustomerReplica, Invoice, Opportunity, Order, OrderLine, Product,
-                          StageChange)
-from sales.opportunities import load_pipeline
 
-DEFAULT_CURRENCY = "CNY"
-PERIODS = ("month", "quarter", "year")
-SALES_GROUPINGS = ("owner", "product", "region")
-FORECAST_GROUPINGS = ("month", "owner", "region")
 #: Orders whose value counts as sales: accepted and not cancelled.
 SALES_STATES = ("confirmed", "shipped", "invoiced", "paid", "closed")
-#: At most this many periods in one report (ten years of months).
-MAX_PERIODS = 120
-MAX_FORECAST_MONTHS = 36
 RECOGNITION = "invoice"
-
-_MONTHS = {"month": 1, "quarter": 3, "year": 12}
-_PERIOD_KEY = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
+_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
 
 # ---- the office calendar -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """One report period: its key ('2025-03', '2025-Q1', '2025') and [first, after) days."""
-
-    key: str
-    first: date
-    after: date
-
-    @property
-    def last(self) -> date:
-        return date.fromordinal(self.after.toordinal() - 1)
-
-
-def _check_period(period):
-    if period not in PERIODS:
-        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-
-
-def period_start(day: date, period: str) -> date:
-    """The first day of the period containing ``day``."""
-    _check_period(period)
-    if period == "month":
-        return day.replace(day=1)
-    if period == "quarter":
-        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    return date(day.year, 1, 1)
-
-
-def add_periods(first: date, period: str, count: int) -> date:
-    """The first day of the period ``count`` periods after (negative: before) ``first``'s."""
-    index = first.year * 12 + first.month - 1 + _MONTHS[period] * count
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def period_key(first: date, period: str) -> str:
-    if period == "month":
-        return f"{first.year:04d}-{first.month:02d}"
-    if period == "quarter":
-        return f"{first.year:04d}-Q{(first.month - 1) // 3 + 1}"
-    return f"{first.year:04d}"
-
-
-def make_period(first: date, period: str) -> Period:
-    first = period_start(first, period)
-    return Period(period_key(first, period), first, add_periods(first, period, 1))
-
-
-def periods_between(start: date, end: date, period: str) -> list[Period]:
-    """Every period containing a day from ``start`` to ``end`` (inclusive), in order."""
-    _check_period(period)
-    if end < start:
-        raise ValueError("end is before start")
-    result, first = [], period_start(start, period)
-    while first <= end:
-        result.append(make_period(first, period))
-        first = result[-1].after
-        if len(result) > MAX_PERIODS:
-            raise ValueError(f"at most {MAX_PERIODS} periods in one report")
-    return result
-
-
-def parse_period_key(key: str) -> Period:
-    """'2025' (a year), '2025-Q2' (a quarter) or '2025-05' (a month) → a ``Period``."""
-    match = _PERIOD_KEY.match(key.strip()) if isinstance(key, str) else None
-    if not match:
-        raise ValueError("a period is a year (2025), a quarter (2025-Q2) or a month (2025-05)")
-    year, quarter, month = match.groups()
-    year = int(year)
-    if year < 1900:
-        raise ValueError("year out of range")
-    if quarter:
-        return make_period(date(year, (int(quarter) - 1) * 3 + 1, 1), "quarter")
-    if month:
-        if not 1 <= int(month) <= 12:
-            raise ValueError("month must be 01 to 12")
-        return make_period(date(year, int(month), 1), "month")
-    return make_period(date(year, 1, 1), "year")
-
 
 def office_midnight(day: date, tz=OFFICE_TZ) -> datetime:
     """The UTC moment an office day starts (for comparisons with stored UTC times)."""
@@ -158,7 +74,7 @@ def office_midnight(day: date, tz=OFFICE_TZ) -> datetime:
 
 
 def today(tz=OFFICE_TZ) -> date:
-    return office_day(datetime.now(timezone.utc), tz)
+    return office_day(utcnow(), tz)
 
 
 def _bucket(column, periods, bound=lambda day: day):
@@ -296,7 +212,7 @@ def forecast_report(session, actor, months=6, by=FORECAST_GROUPINGS, owner=None,
 
 def _series(periods, values, counts, period):
     """Figures per period with the change on the period before and on a year before."""
-    per_year = 12 // _MONTHS[period]
+    per_year = _PER_YEAR[period]
     series = []
     for p in periods:
         value = values.get(p.key, ZERO)
@@ -339,7 +255,7 @@ def sales_report(session, actor, start, end, period="month", by=None, owner=None
     or region."""
     scope = report_scope(actor, owner, region)
     periods = periods_between(start, end, period)
-    per_year = 12 // _MONTHS[period]
+    per_year = _PER_YEAR[period]
     # a year before the first period too, for the year-on-year change
     lookback = [make_period(add_periods(periods[0].first, period, n), period)
                 for n in range(-per_year, 0)]

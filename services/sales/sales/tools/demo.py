@@ -48,12 +48,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
+
+from guanxi_common.clock import OFFICE_TZ
 
 #: Bump when the output for given inputs changes (cached benchmark databases use it).
 GENERATOR_VERSION = 1
 DEFAULT_SEED = 20261123
-OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 #: Reps who take pool customers' opportunities and activities (the customer demo's reps).
 REPS = tuple(f"rep-{i:03d}" for i in range(1, 41))
 PARTNER_FUNCTIONS = ("ship_to", "bill_to", "payer")
