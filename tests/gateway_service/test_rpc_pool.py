@@ -365,7 +365,7 @@ def probe(tmp_path):
 class TcpProxy:
     """Forwards a local port to the broker; ``cut()`` drops every connection and refuses new
     ones (a broker outage), ``restore()`` listens on the same port again. (Mirrors
-    tests/common/outbox_app/support.py, with plain sockets and threads.)"""
+    guanxi_common.testing.broker.TcpProxy, with plain sockets and threads.)"""
 
     def __init__(self, target=("127.0.0.1", 5672)):
         self.target = target

@@ -43,11 +43,12 @@ def problems(producer, consumer, path=""):
     return found
 
 
-def _field_problems(given, wanted, path):
+def _field_problems(given, wanted, path, item=False):
+    """``item``: a list's item, which is there whenever the list is."""
     if given is None:
         return [f"{path}: required by the consumer, never emitted"] if wanted.required else []
     found = []
-    if wanted.required and not given.required:
+    if wanted.required and not given.required and not item:
         found.append(f"{path}: required by the consumer, not always emitted")
     if given.allow_none and not wanted.allow_none:
         found.append(f"{path}: may be null, the consumer refuses null")
@@ -55,8 +56,7 @@ def _field_problems(given, wanted, path):
     if isinstance(wanted, fields.Nested) and isinstance(given, fields.Nested):
         found += problems(given.schema, wanted.schema, path + ".")
     elif isinstance(wanted, fields.List) and isinstance(given, fields.List):
-        found += _field_problems(_as_required(given.inner), _as_required(wanted.inner),
-                                 path + ".[]")
+        found += _field_problems(given.inner, wanted.inner, path + ".[]", item=True)
     return found
 
 
@@ -85,7 +85,8 @@ def _narrowing(given, wanted, path):
         if not bound or bound < want["min_length"]:
             found.append(f"{path}: the consumer needs at least {want['min_length']} characters")
     if want["patterns"] - have["patterns"]:
-        found.append(f"{path}: the consumer adds the pattern(s) {sorted(want['patterns'] - have['patterns'])}")
+        added = sorted(want["patterns"] - have["patterns"])
+        found.append(f"{path}: the consumer adds the pattern(s) {added}")
     for side, tighter in (("min", lambda w, h: h is None or h < w),
                           ("max", lambda w, h: h is None or h > w)):
         if want[side] is not None and tighter(want[side], have[side]):
@@ -117,12 +118,6 @@ def _bounds(field):
 
 def _keys(schema):
     return {field.data_key or name for name, field in schema.fields.items()}
-
-
-def _as_required(field):
-    # an item of a list is always there; only its own rules matter
-    field.required = True
-    return field
 
 
 def _instance(schema):

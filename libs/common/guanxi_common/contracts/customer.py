@@ -24,7 +24,7 @@ CUSTOMER_REF = validate.Length(min=1, max=40)
 UUID = [validate.Length(equal=36), validate.Regexp(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", error="must be a UUID")]
 #: a customer number as issued (the column holds 16 characters)
-CUSTOMER_NUMBER = [validate.Length(max=16), validate.Regexp(
+CUSTOMER_NUMBER = [validate.Length(min=9, max=16), validate.Regexp(
     identifiers.CUSTOMER_NUMBER_PATTERN, error="must be a customer number such as C00001234")]
 CREDIT_CODE = validate.Regexp(identifiers.CREDIT_CODE_PATTERN,
                               error="must be a unified social credit code")

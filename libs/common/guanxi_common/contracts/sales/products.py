@@ -16,8 +16,9 @@ class ProductFields(StrictSchema):
     sku = fields.String(validate=REF,
                         metadata={"description": "Stored trimmed and upper-case; unique."})
     name = fields.String(validate=validate.Length(min=1, max=200))
-    unit = fields.String(validate=validate.Length(min=1, max=20))
-    currency = fields.String(validate=CURRENCY)
+    unit = fields.String(validate=validate.Length(min=1, max=20),
+                         metadata={"description": "Default pcs."})
+    currency = fields.String(validate=CURRENCY, metadata={"description": "Default CNY."})
     list_price = money_in()
     unit_cost = money_in(allow_none=True, metadata={"description": "Null: unknown."})
     tax_rate = fraction_in()
@@ -28,8 +29,10 @@ class ProductCreateSchema(ProductFields):
     sku = fields.String(required=True, validate=REF,
                         metadata={"description": "Stored trimmed and upper-case; unique."})
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    unit = fields.String(load_default="pcs", validate=validate.Length(min=1, max=20))
-    currency = fields.String(load_default="CNY", validate=CURRENCY)
+    unit = fields.String(load_default="pcs", validate=validate.Length(min=1, max=20),
+                         metadata={"description": "Default pcs."})
+    currency = fields.String(load_default="CNY", validate=CURRENCY,
+                             metadata={"description": "Default CNY."})
     list_price = money_in(required=True)
     unit_cost = money_in(load_default=None, allow_none=True,
                          metadata={"description": "Null: unknown."})

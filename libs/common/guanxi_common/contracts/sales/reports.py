@@ -1,7 +1,7 @@
 """The sales reports: their arguments in, their figures out.
 
 Arguments are validated at the edge so an error names the argument (``period``, ``end``,
-``by.1``); figures leave as JSON: money and ratios as Decimal strings ("1234.50",
+``by.1``); one left out takes the report's default; figures leave as JSON: money and ratios as Decimal strings ("1234.50",
 "0.2500"), dates as ISO dates, ratios ``null`` where there is nothing to divide by.
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -39,12 +39,11 @@ class PeriodKey(fields.String):
 
 
 def _owner():
-    return fields.String(load_default=None, validate=OWNER,
-                         metadata={"description": "An owner's user id."})
+    return fields.String(validate=OWNER, metadata={"description": "An owner's user id."})
 
 
 def _region():
-    return fields.String(load_default=None, validate=REGION)
+    return fields.String(validate=REGION)
 
 
 def _currency():
@@ -53,15 +52,13 @@ def _currency():
 
 
 def _as_of():
-    return fields.Date(load_default=None,
-                       metadata={"description": "Default today (Asia/Shanghai)."})
+    return fields.Date(metadata={"description": "Default today (Asia/Shanghai)."})
 
 
 class FunnelArgs(StrictSchema):
     owner = _owner()
     region = _region()
-    period = PeriodKey(load_default=None,
-                       metadata={"description": "Opportunities created in it; default all."})
+    period = PeriodKey(metadata={"description": "Opportunities created in it; default all."})
     currency = _currency()
 
 
@@ -96,7 +93,7 @@ class _RangeArgs(StrictSchema):
 
 
 class SalesArgs(_RangeArgs):
-    by = fields.String(load_default=None, validate=validate.OneOf(SALES_GROUPINGS))
+    by = fields.String(validate=validate.OneOf(SALES_GROUPINGS))
 
 
 class ProfitArgs(_RangeArgs):
