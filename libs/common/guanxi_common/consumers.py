@@ -15,7 +15,9 @@ The original delivery is acked only after the retry/park publish is confirmed, s
 broker hiccup requeues it instead of losing it. Delays come from
 ``HANDLER_RETRY_DELAYS_MS`` (the last one repeats). ``ValidationFailed`` and anything in
 ``non_retryable=`` are parked at once; so is a malformed message (not JSON, not a dict,
-not an event envelope), which never reaches the handler and never stops the consumer.
+not an event envelope, a ``nameko.*`` context header of the wrong type or size: reason
+``malformed:bad_header`` naming the header), which never reaches the handler and never
+stops the consumer. A bad ``call_id_stack`` (tracing only) is dropped, not parked.
 
 The retry exchange routes on ``retry-delay-ms``, deliberately *not* an ``x-`` header:
 RabbitMQ ignores ``x-``-prefixed binding arguments in headers exchanges, so such a
@@ -40,10 +42,12 @@ from kombu import Exchange, Queue
 from nameko.amqp.publish import get_connection, get_producer
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.events import SERVICE_POOL
+from nameko.exceptions import ContainerBeingKilled
 from nameko.events import EventHandler as NamekoEventHandler
 from nameko.messaging import QueueConsumer
 
 from guanxi_common import metrics
+from guanxi_common.context import ContextHeaderError, context_from_headers
 from guanxi_common.errors import ValidationFailed
 from guanxi_common.events import iso_utc, utcnow
 
@@ -196,9 +200,13 @@ class EventHandler(NamekoEventHandler):
     # Only ``nameko.*`` headers are context data; our retry bookkeeping headers must not
     # leak into the worker's context (and from there into downstream calls).
     def unpack_message_headers(self, message):
-        prefix = f"{self.header_prefix}."
-        return {key[len(prefix):]: value for key, value in (message.headers or {}).items()
-                if key.startswith(prefix)}
+        """The checked context data; raises ``ContextHeaderError`` for a bad header."""
+        data, dropped = context_from_headers(message.headers)
+        for header in dropped:
+            metrics.MALFORMED_MESSAGES.labels(self.service_name, "dropped_call_id_stack").inc()
+            log.warning("%s: dropped context header %s: not a list of call ids",
+                        self.consumer_name, header)
+        return data
 
     def malformed_reason(self, body):
         if isinstance(body, (str, bytes)):
@@ -213,14 +221,27 @@ class EventHandler(NamekoEventHandler):
     def handle_message(self, body, message):
         reason = self.malformed_reason(body)
         if reason is not None:
-            try:
-                self.park_malformed(message, reason, f"{reason}: {type(body).__name__} body")
-            except Exception:
-                log.exception("could not park a malformed message; requeueing it")
-                eventlet.sleep(1)  # the broker is struggling; don't spin on this message
-                self.queue_consumer.requeue_message(message)
+            self._park_or_requeue(message, reason, f"{reason}: {type(body).__name__} body")
             return
-        super().handle_message(body, message)
+        try:
+            context_data = self.unpack_message_headers(message)
+        except ContextHeaderError as exc:
+            self._park_or_requeue(message, "bad_header", str(exc))
+            return
+        try:
+            self.container.spawn_worker(self, (body,), {}, context_data=context_data,
+                                        handle_result=functools.partial(self.handle_result,
+                                                                        message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def _park_or_requeue(self, message, reason, detail):
+        try:
+            self.park_malformed(message, reason, detail)
+        except Exception:
+            log.exception("could not park a malformed message; requeueing it")
+            eventlet.sleep(1)  # the broker is struggling; don't spin on this message
+            self.queue_consumer.requeue_message(message)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:

@@ -1,13 +1,16 @@
 """Auth endpoints (``/api/v1/auth/...``) and the admin's management of users and API
 tokens, declared with ``gateway.http.endpoint`` so they validate, dump and document from
-the same schemas. Login, refresh and logout are public: a stale ``Authorization`` header
-that a frontend attaches to every call must not stop it from logging in again."""
-from flask import Blueprint, g
+the same schemas. Login and refresh are public: a stale ``Authorization`` header that a
+frontend attaches to every call must not stop it from logging in again. Logout needs the
+caller's access token: a user ends only their own logins."""
+from flask import Blueprint, g, request
 
-from guanxi_common.errors import NotFound
+from guanxi_common.errors import Forbidden, NotFound
 
 from gateway import users
-from gateway.app import db_session, token_service
+from gateway.account_schemas import (LogoutSchema, PasswordChangeSchema, PasswordSetSchema,
+                                     UserUpdateSchema)
+from gateway.app import db_session, lockout, session_guard, token_service
 from gateway.http import endpoint
 from gateway.models import User
 from gateway.roles import ADMIN
@@ -24,10 +27,11 @@ _no_store = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1
 @endpoint(blueprint, "/auth/token", "POST", summary="Log in", tags="auth", auth=False,
           body=LoginSchema, response=TokenResponseSchema, errors=(401,))
 def login(body):
-    """Username and password for a short-lived access token and a refresh token."""
-    with db_session() as session:
-        user = users.authenticate(session, body["username"], body["password"])
-        return users.issue_tokens(session, token_service(), user), 200, _no_store
+    """Username and password for a short-lived access token and a refresh token. Failed
+    attempts lock the account and the client address for a while (429, Retry-After)."""
+    answer = users.login(db_session, token_service(), lockout(), body["username"],
+                         body["password"], request.remote_addr)
+    return answer, 200, _no_store
 
 
 @endpoint(blueprint, "/auth/refresh", "POST", summary="Refresh tokens", tags="auth",
@@ -38,13 +42,33 @@ def refresh(body):
         return users.refresh(session, token_service(), body["refresh_token"]), 200, _no_store
 
 
-@endpoint(blueprint, "/auth/logout", "POST", summary="Log out", tags="auth", auth=False,
-          body=RefreshSchema, status=204, errors=(401,))
+@endpoint(blueprint, "/auth/logout", "POST", summary="Log out", tags="auth",
+          body=LogoutSchema, status=204, errors=(403,))
 def logout(body):
-    """End the login of this refresh token; access tokens lapse within their short TTL."""
+    """End one of the caller's logins: the one of ``refresh_token``, else the one of the
+    access token sent. Its access tokens are refused within seconds (docs/api.md)."""
+    caller = g.principal["user_id"]
     with db_session() as session:
-        users.logout(session, token_service(), body["refresh_token"])
+        users.logout(session, token_service(), caller, body["refresh_token"],
+                     g.principal.get("session_id"))
+    session_guard().forget(caller)
     return None, 204
+
+
+@endpoint(blueprint, "/auth/password", "POST", summary="Change my password", tags="auth",
+          body=PasswordChangeSchema, response=TokenResponseSchema, errors=(409,))
+def change_password(body):
+    """The current password for a new one. Every login of the caller ends (other devices
+    too); the answer is a new token pair for this one. Wrong current passwords count
+    toward the login lock-out."""
+    if g.principal.get("kind") != "user":
+        raise Forbidden("an API token cannot change its user's password")
+    caller = g.principal["user_id"]
+    answer = users.change_password(db_session, token_service(), lockout(), caller,
+                                   body["current_password"], body["new_password"],
+                                   request.remote_addr)
+    session_guard().forget(caller)
+    return answer, 200, _no_store
 
 
 @endpoint(blueprint, "/auth/me", summary="Who am I", tags="auth", response=MeSchema)
@@ -62,7 +86,8 @@ def me():
 def create_user(body):
     with db_session() as session:
         return users.create_user(session, body["username"], body["password"], body["roles"],
-                                 region=body["region"], active=body["active"])
+                                 region=body["region"], active=body["active"],
+                                 display_name=body["display_name"])
 
 
 @endpoint(blueprint, "/users", summary="List users", tags="users", roles=(ADMIN,),
@@ -70,6 +95,46 @@ def create_user(body):
 def list_users(paging):
     with db_session() as session:
         return users.list_users(session, paging.page, paging.page_size)
+
+
+@endpoint(blueprint, "/users/<user_id>", summary="Get a user", tags="users", roles=(ADMIN,),
+          response=UserSchema)
+def get_user(user_id):
+    with db_session() as session:
+        return users.get_user(session, user_id)
+
+
+@endpoint(blueprint, "/users/<user_id>", "PATCH", summary="Change a user", tags="users",
+          roles=(ADMIN,), body=UserUpdateSchema, response=UserSchema, errors=(409,))
+def update_user(user_id, body):
+    """Display name, roles, region, active. ``active: false`` disables the user: their
+    logins end and their tokens are refused within seconds. Nobody disables themselves,
+    and the last active admin stays one."""
+    with db_session() as session:
+        user = users.update_user(session, users.get_user(session, user_id), body,
+                                 g.actor.user_id)
+    session_guard().forget(user_id)
+    return user
+
+
+@endpoint(blueprint, "/users/<user_id>", "DELETE", summary="Delete a user", tags="users",
+          roles=(ADMIN,), status=204, errors=(409,))
+def delete_user(user_id):
+    """The user, their API tokens and logins. Records in the services keep the user id."""
+    with db_session() as session:
+        users.delete_user(session, user_id, g.actor.user_id)
+    session_guard().forget(user_id)
+    return None, 204
+
+
+@endpoint(blueprint, "/users/<user_id>/password", "PUT", summary="Set a user's password",
+          tags="users", roles=(ADMIN,), body=PasswordSetSchema, status=204)
+def set_password(user_id, body):
+    """An admin's reset (a forgotten password); every login of the user ends."""
+    with db_session() as session:
+        users.set_password(session, users.get_user(session, user_id), body["password"])
+    session_guard().forget(user_id)
+    return None, 204
 
 
 @endpoint(blueprint, "/api-tokens", "POST", summary="Create an API token", tags="api-tokens",

@@ -1,12 +1,14 @@
-"""SQLAlchemy models of the gateway's own database: users, API tokens, refresh tokens.
+"""SQLAlchemy models of the gateway's own database: users, API tokens, refresh tokens,
+failed-login counters.
 
 Only hashes of secrets are stored. Refresh tokens are rows (not just signed JWTs) so that
-a used one can be revoked on rotation and a replayed one detected; access tokens stay
-stateless and short-lived, which keeps the database off every request's path.
+a used one can be revoked on rotation and a replayed one detected. A login is the family of
+its refresh tokens: access tokens name it (``sid``), and it is alive while one member is
+unrevoked, which ``gateway.sessions`` checks at most every few seconds per login.
 """
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanxi_common.columns import UTCDateTime
@@ -24,6 +26,7 @@ class User(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    display_name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     roles: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     region: Mapped[str | None] = mapped_column(String(40))
@@ -64,3 +67,16 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_refresh_tokens_user_expiry", "user_id", "expires_at"),)
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key: ``account:<username>`` (any username, known or not,
+    so a lock says nothing about which exist) and ``address:<client address>``. Kept in the
+    database so every worker and replica sees the same count (``gateway.lockout``)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

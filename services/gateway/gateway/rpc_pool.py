@@ -57,7 +57,7 @@ from nameko.constants import (
 from nameko.rpc import get_rpc_exchange
 
 from guanxi_common.errors import ServiceUnavailable
-from guanxi_common.rpc import RPC_REQUEST_OPTIONS, deserialize_error
+from guanxi_common.rpc import RPC_REQUEST_OPTIONS, deserialize_error, request_expiration_ms
 
 _log = logging.getLogger(__name__)
 
@@ -161,7 +161,8 @@ class _Client:
         self._waiting, self._reply, self._returned = correlation_id, None, False
         deadline = time.monotonic() + timeout
         try:
-            self._publish(service, method, body, content_type, encoding, correlation_id, headers)
+            self._publish(service, method, body, content_type, encoding, correlation_id, headers,
+                          timeout)
             reply = self._wait(service, method, deadline, timeout)
         except BaseException:
             self.broken = True  # timed out, lost or interrupted: its state is unknown
@@ -177,10 +178,12 @@ class _Client:
             raise deserialize_error(error)
         return payload.get("result")
 
-    def _publish(self, service, method, body, content_type, encoding, correlation_id, headers):
+    def _publish(self, service, method, body, content_type, encoding, correlation_id, headers,
+                 timeout):
         message = Message(body, content_type=content_type, content_encoding=encoding,
                           reply_to=self.reply_to, correlation_id=correlation_id,
                           delivery_mode=RPC_REQUEST_OPTIONS["delivery_mode"],
+                          expiration=request_expiration_ms(timeout),  # not run once given up
                           application_headers=headers)
         try:
             self.channel.basic_publish(message, exchange=self.exchange.name,

@@ -38,8 +38,12 @@ class TokenResponseSchema(Schema):
     expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
 
 
+DISPLAY_NAME = validate.Length(min=1, max=100)
+
+
 class UserCreateSchema(StrictSchema):
     username = fields.String(required=True, validate=USERNAME)
+    display_name = fields.String(load_default=None, allow_none=True, validate=DISPLAY_NAME)
     # The policy itself (length, not blank) is checked by security.check_password_policy.
     password = fields.String(required=True)
     roles = fields.List(ROLE, required=True, validate=validate.Length(min=1, max=len(ROLES)))
@@ -50,6 +54,7 @@ class UserCreateSchema(StrictSchema):
 class UserSchema(Schema):
     id = fields.String()
     username = fields.String()
+    display_name = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     region = fields.String(allow_none=True)
     active = fields.Boolean()

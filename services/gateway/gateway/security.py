@@ -9,6 +9,7 @@ restart and all gunicorn workers of one host agree; deleting that file logs ever
 """
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -20,6 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
+import argon2
 import jwt
 from nameko.exceptions import deserialize_to_instance
 
@@ -34,6 +36,8 @@ from gateway.roles import ROLES
 EXPIRED, NOT_YET_VALID, BAD_SIGNATURE = "expired", "not_yet_valid", "bad_signature"
 WRONG_AUDIENCE, WRONG_ISSUER, WRONG_TYPE = "wrong_audience", "wrong_issuer", "wrong_type"
 MALFORMED, ALGORITHM_NOT_ALLOWED = "malformed", "algorithm_not_allowed"
+#: signed with our key but living longer than the gateway issues tokens for
+LIFETIME_TOO_LONG = "lifetime_too_long"
 
 
 @deserialize_to_instance
@@ -54,12 +58,77 @@ class TokenInvalid(GuanxiError):
 
 # --- passwords --------------------------------------------------------------------------
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
-_SALT_BYTES, _HASH_BYTES = 16, 32
-#: Bounds on parameters read back from an encoding, so a corrupt row cannot make one
-#: login allocate gigabytes or spin for minutes (today's parameters use 16 MiB).
-_MAX_MEMORY, _MAX_P = 64 * 1024 * 1024, 4
+#: argon2id with OWASP's recommended minimum (19 MiB, two passes, one lane): a login costs
+#: ~40 ms and 19 MiB, so 2 workers x 8 threads hashing at once stay within the pod's memory.
+ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM = 2, 19 * 1024, 1
+_password_hasher = argon2.PasswordHasher(time_cost=ARGON2_TIME_COST,
+                                         memory_cost=ARGON2_MEMORY_KIB,
+                                         parallelism=ARGON2_PARALLELISM,
+                                         type=argon2.Type.ID)
+#: Bounds on parameters read back from a stored encoding, so a corrupt row cannot make one
+#: login allocate gigabytes or spin for minutes.
+_MAX_ARGON2_MEMORY_KIB, _MAX_ARGON2_TIME_COST, _MAX_ARGON2_PARALLELISM = 256 * 1024, 16, 8
+_MAX_MEMORY, _MAX_P = 64 * 1024 * 1024, 4  # the same for legacy scrypt encodings
+_SALT_BYTES = 16
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 10, 1024
+
+
+def hash_password(password):
+    """The PHC string ``$argon2id$v=19$m=...,t=...,p=...$salt$hash``: the parameters travel
+    with the hash, so raising them later only re-hashes on the next login."""
+    if not isinstance(password, str):
+        raise TypeError("password must be a str")
+    return _password_hasher.hash(password)
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash():
+    """Verified against when there is no usable stored hash (an unknown user), so that
+    answer costs what a real check costs."""
+    return _password_hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_password(password, encoded):
+    """True only for the right password, for argon2id and for the scrypt encodings written
+    before it. A malformed or missing encoding (pass ``None`` for an unknown user) still
+    costs one hash, so the answer time does not reveal which usernames exist; it never
+    raises."""
+    if not isinstance(password, str):
+        password, encoded = "", None
+    if isinstance(encoded, str) and encoded.startswith("scrypt$"):
+        return _verify_scrypt(password, encoded)
+    if not _acceptable_argon2(encoded):
+        _verify_argon2(password, _dummy_hash())
+        return False
+    return _verify_argon2(password, encoded)
+
+
+def needs_rehash(encoded):
+    """True when a stored hash is not argon2id with today's parameters (a scrypt hash, or
+    argon2 with weaker settings): re-hash it with the password just verified."""
+    if not _acceptable_argon2(encoded):
+        return True
+    return _password_hasher.check_needs_rehash(encoded)
+
+
+def _acceptable_argon2(encoded):
+    if not isinstance(encoded, str) or not encoded.startswith("$argon2id$"):
+        return False
+    try:
+        params = argon2.extract_parameters(encoded)
+    except (argon2.exceptions.InvalidHashError, ValueError):
+        return False
+    return (params.memory_cost <= _MAX_ARGON2_MEMORY_KIB
+            and params.time_cost <= _MAX_ARGON2_TIME_COST
+            and params.parallelism <= _MAX_ARGON2_PARALLELISM)
+
+
+def _verify_argon2(password, encoded):
+    try:
+        return _password_hasher.verify(encoded, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError,
+            ValueError, MemoryError):
+        return False
 
 
 def _scrypt(password, salt, n, r, p, dklen):
@@ -67,21 +136,8 @@ def _scrypt(password, salt, n, r, p, dklen):
                           maxmem=256 * r * (n + p) + 1024 * 1024)
 
 
-def hash_password(password):
-    """``scrypt$n$r$p$salt_b64$hash_b64``: parameters travel with the hash so they can be
-    raised later without invalidating stored passwords."""
-    if not isinstance(password, str):
-        raise TypeError("password must be a str")
-    salt = secrets.token_bytes(_SALT_BYTES)
-    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _HASH_BYTES)
-    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
-                     base64.b64encode(salt).decode("ascii"),
-                     base64.b64encode(digest).decode("ascii")])
-
-
-def _parse_password_hash(encoded):
-    if not isinstance(encoded, str):
-        return None
+def _parse_scrypt_hash(encoded):
+    """``scrypt$n$r$p$salt_b64$hash_b64`` (the gateway's format before argon2id), or None."""
     parts = encoded.split("$")
     if len(parts) != 6 or parts[0] != "scrypt":
         return None
@@ -100,15 +156,10 @@ def _parse_password_hash(encoded):
     return n, r, p, salt, digest
 
 
-def verify_password(password, encoded):
-    """True only for the right password. A malformed or missing encoding (pass ``None``
-    for an unknown user) still costs one hash, so the answer time does not reveal which
-    usernames exist; it never raises."""
-    parsed = _parse_password_hash(encoded)
-    if not isinstance(password, str):
-        password, parsed = "", None
+def _verify_scrypt(password, encoded):
+    parsed = _parse_scrypt_hash(encoded)
     if parsed is None:
-        _scrypt(password, b"\0" * _SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P, _HASH_BYTES)
+        _verify_argon2(password, _dummy_hash())
         return False
     n, r, p, salt, digest = parsed
     try:
@@ -173,6 +224,8 @@ class TokenService:
         self._cache_lock = threading.Lock()
 
     def issue_access(self, principal):
+        """An access token; ``principal["session_id"]`` (the login it belongs to) becomes
+        its ``sid`` claim, which the gateway checks against the database."""
         return self._issue(principal, ACCESS, self.access_ttl)
 
     def issue_refresh(self, principal):
@@ -192,7 +245,13 @@ class TokenService:
         claims = {"iss": self.issuer, "aud": self.audience, "sub": user_id,
                   "iat": now, "nbf": now, "exp": now + ttl, "jti": str(uuid.uuid4()),
                   "typ": token_type, "roles": roles, "region": region, "kind": kind}
+        session_id = principal.get("session_id")
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+    def _max_lifetime(self, token_type):
+        return self.refresh_ttl if token_type == REFRESH else self.access_ttl
 
     def verify(self, token, expected_type=ACCESS):
         """The claims of a valid token of ``expected_type``, else ``TokenInvalid(reason)``."""
@@ -207,6 +266,10 @@ class TokenService:
         self._check_times(claims)  # on every use: the decoded claims are cached, not time
         if claims["typ"] != expected_type:
             raise TokenInvalid(WRONG_TYPE)
+        # A token minted with the key for ten years is refused: none we issue lives longer
+        # than the configured lifetime of its type.
+        if claims["exp"] - claims["iat"] > self._max_lifetime(expected_type):
+            raise TokenInvalid(LIFETIME_TOO_LONG)
         return dict(claims)
 
     def _decode(self, token):
@@ -238,6 +301,9 @@ class TokenService:
                               "region": claims.get("region"), "kind": claims["kind"]})
         except ValueError:
             raise TokenInvalid(MALFORMED) from None
+        sid = claims.get("sid")
+        if sid is not None and (not isinstance(sid, str) or not 0 < len(sid) <= 64):
+            raise TokenInvalid(MALFORMED)
         with self._cache_lock:
             if len(self._verified) >= VERIFIED_CACHE_SIZE:
                 self._verified.pop(next(iter(self._verified)))  # the oldest entry

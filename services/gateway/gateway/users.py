@@ -2,8 +2,15 @@
 
 Functions take the session and leave the transaction to the caller (a ``UnitOfWork`` in
 the app, ``session_scope`` in scripts), so a login and its refresh-token row commit
-together. Failures a client may cause are ``GuanxiError``s: ``Unauthenticated`` says the
-same thing for an unknown user, a wrong password and a disabled account.
+together. The password checks of :func:`login` and :func:`change_password` take
+``open_session`` (a context manager factory) instead: the slow hash runs between two short
+transactions, and a failure is recorded in a transaction of its own that is not rolled
+back with the refused request. Failures a client may cause are ``GuanxiError``s:
+``Unauthenticated`` says the same thing for an unknown user, a wrong password and a
+disabled account.
+
+A login is the family of its refresh tokens (``RefreshToken.family``, the access tokens'
+``sid``): ending a login revokes the family (see ``gateway.sessions``).
 """
 import os
 import secrets
@@ -12,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, func, select, update
 
-from guanxi_common.errors import Conflict, NotFound, ValidationFailed
+from guanxi_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from guanxi_common.events import utcnow
 
 from gateway import security
@@ -20,7 +27,7 @@ from gateway.models import ApiToken, RefreshToken, User
 from gateway.problems import Unauthenticated
 from gateway.roles import ADMIN, ROLES, validate_roles
 
-REVOKED, UNKNOWN, USER_DISABLED = "revoked", "unknown", "user_disabled"
+REVOKED, UNKNOWN, USER_DISABLED, STALE = "revoked", "unknown", "user_disabled", "stale"
 #: ``last_used_at`` of an API token is written at most this often: a write per request
 #: would serialise every service-account call on SQLite's single writer.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -48,14 +55,16 @@ def find_user(session, username):
     return session.scalar(select(User).where(User.username == username))
 
 
-def create_user(session, username, password, roles, region=None, active=True):
+def create_user(session, username, password, roles, region=None, active=True,
+                display_name=None, user_id=None):
     """A new user; the password policy and the role catalogue are checked here so every
     way in (API, bootstrap, seed) applies them."""
     security.check_password_policy(password)
     roles = validate_roles(roles)
     if find_user(session, username) is not None:
         raise Conflict(f"username {username!r} is taken", {"username": username})
-    user = User(id=str(uuid.uuid4()), username=username,
+    user = User(id=user_id or str(uuid.uuid4()), username=username,
+                display_name=_display_name(display_name),
                 password_hash=security.hash_password(password), roles=roles,
                 region=_region(region), active=bool(active), created_at=utcnow())
     session.add(user)
@@ -63,11 +72,80 @@ def create_user(session, username, password, roles, region=None, active=True):
     return user
 
 
+def _display_name(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 100:
+        raise ValidationFailed("display_name is not valid",
+                               {"display_name": ["must be 1 to 100 characters"]})
+    return value.strip()
+
+
 def set_password(session, user, password):
     """Replace the password and end every login of the user (their refresh tokens)."""
     security.check_password_policy(password)
     user.password_hash = security.hash_password(password)
-    _revoke_where(session, RefreshToken.user_id == user.id)
+    end_logins(session, user.id)
+
+
+def end_logins(session, user_id):
+    """End every login of the user: their refresh tokens are revoked, and their access
+    tokens are refused as soon as ``gateway.sessions`` next reads the database."""
+    _revoke_where(session, RefreshToken.user_id == user_id)
+
+
+def _other_active_admins(session, user_id):
+    return [u for u in session.scalars(select(User).where(User.active.is_(True),
+                                                          User.id != user_id))
+            if ADMIN in (u.roles or [])]
+
+
+def _keep_an_admin(session, user, action):
+    if ADMIN in (user.roles or []) and user.active and not _other_active_admins(session, user.id):
+        raise Conflict(f"cannot {action} the last active admin", {"user_id": user.id})
+
+
+#: What an admin may change on a user with :func:`update_user`.
+UPDATABLE = ("display_name", "roles", "region", "active")
+
+
+def update_user(session, user, changes, caller_id):
+    """Apply ``changes`` (keys of :data:`UPDATABLE`). Disabling a user ends their logins;
+    new roles or a new region reach their access tokens within ``gateway.sessions``'
+    bound (older tokens are refused as stale, a refresh gives current ones). Nobody
+    disables themselves or removes the last active admin."""
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise ValidationFailed("unknown fields", {name: ["unknown field"] for name in unknown})
+    roles = validate_roles(changes["roles"]) if "roles" in changes else user.roles
+    active = bool(changes["active"]) if "active" in changes else user.active
+    if (ADMIN in (user.roles or []) and user.active) and (ADMIN not in roles or not active):
+        _keep_an_admin(session, user, "disable or demote")
+    if user.id == caller_id and not active:
+        raise Conflict("you cannot disable yourself", {"user_id": user.id})
+    if "display_name" in changes:
+        user.display_name = _display_name(changes["display_name"])
+    if "region" in changes:
+        user.region = _region(changes["region"])
+    user.roles = roles
+    if user.active and not active:
+        end_logins(session, user.id)
+    user.active = active
+    session.flush()
+    return user
+
+
+def delete_user(session, user_id, caller_id):
+    """Remove the user with their API tokens and logins. The services' records keep the
+    user id they were written with (history, ownership), which no longer resolves."""
+    user = get_user(session, user_id)
+    if user.id == caller_id:
+        raise Conflict("you cannot delete yourself", {"user_id": user.id})
+    _keep_an_admin(session, user, "delete")
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    session.execute(delete(RefreshToken).where(RefreshToken.user_id == user.id))
+    session.delete(user)
+    session.flush()
 
 
 def list_users(session, page=1, page_size=50):
@@ -77,18 +155,74 @@ def list_users(session, page=1, page_size=50):
     return {"items": users, "total": total, "page": page, "page_size": page_size}
 
 
-def principal(user, kind="user"):
-    return {"user_id": user.id, "roles": list(user.roles), "region": user.region, "kind": kind}
+def principal(user, kind="user", session_id=None):
+    return {"user_id": user.id, "roles": list(user.roles), "region": user.region, "kind": kind,
+            "session_id": session_id}
 
 
 def authenticate(session, username, password):
     """The active user with this password, else ``Unauthenticated``. An unknown username
-    still costs one password hash, so timing does not tell which usernames exist."""
+    still costs one password hash, so timing does not tell which usernames exist. A hash
+    of an older kind (scrypt) is replaced by argon2id of the password just verified."""
     user = find_user(session, username) if isinstance(username, str) else None
     ok = security.verify_password(password, user.password_hash if user else None)
     if not ok or not user.active:
         raise Unauthenticated("wrong username or password")
+    if security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
     return user
+
+
+_WRONG_CREDENTIALS = "wrong username or password"
+
+
+def login(open_session, tokens, lockout, username, password, address):
+    """``POST /auth/token``: the token pair for the right password of an active user,
+    else ``Unauthenticated``; ``LoginLocked`` (429) while the account or the address is
+    locked (``gateway.lockout``), whatever the password."""
+    with open_session() as session:
+        lockout.check(session, username, address)
+        user = find_user(session, username)
+        stored = user.password_hash if user is not None else None
+        user_id = user.id if user is not None else None
+    if not security.verify_password(password, stored):
+        with open_session() as session:
+            lockout.failed(session, username, address)
+        raise Unauthenticated(_WRONG_CREDENTIALS)
+    new_hash = security.hash_password(password) if security.needs_rehash(stored) else None
+    with open_session() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active or user.password_hash != stored:
+            raise Unauthenticated(_WRONG_CREDENTIALS)  # disabled, or changed meanwhile
+        lockout.succeeded(session, username)
+        if new_hash is not None:
+            user.password_hash = new_hash
+        return issue_tokens(session, tokens, user)
+
+
+def change_password(open_session, tokens, lockout, user_id, current_password, new_password,
+                    address):
+    """Self-service: the current password (checked and throttled like a login) for a new
+    one. Every login of the user ends; the answer is a new token pair for the caller."""
+    security.check_password_policy(new_password, field="new_password")
+    with open_session() as session:
+        user = get_user(session, user_id)
+        username, stored = user.username, user.password_hash
+        lockout.check(session, username, address)
+    if not security.verify_password(current_password, stored):
+        with open_session() as session:
+            lockout.failed(session, username, address)
+        raise ValidationFailed("the current password is wrong",
+                               {"current_password": ["is not the current password"]})
+    new_hash = security.hash_password(new_password)
+    with open_session() as session:
+        user = get_user(session, user_id)
+        if not user.active or user.password_hash != stored:
+            raise Conflict("the account changed meanwhile; try again", {"user_id": user_id})
+        lockout.succeeded(session, username)
+        user.password_hash = new_hash
+        end_logins(session, user.id)
+        return issue_tokens(session, tokens, user)
 
 
 # --- JWTs -------------------------------------------------------------------------------
@@ -99,10 +233,12 @@ def _from_timestamp(value):
 
 def issue_tokens(session, tokens, user, family=None):
     """The ``POST /auth/token`` answer for ``user``; its refresh token is recorded (in
-    ``family`` when rotating) so it can be used exactly once."""
-    response = tokens.token_response(principal(user))
+    ``family``, the login, when rotating; else a new login) so it can be used exactly
+    once, and the access token names the login (``sid``)."""
+    family = family or str(uuid.uuid4())
+    response = tokens.token_response(principal(user, session_id=family))
     claims = tokens.verify(response["refresh_token"], security.REFRESH)
-    session.add(RefreshToken(jti=claims["jti"], user_id=user.id, family=family or claims["jti"],
+    session.add(RefreshToken(jti=claims["jti"], user_id=user.id, family=family,
                              expires_at=_from_timestamp(claims["exp"])))
     # Housekeeping on the user's own rows: expired tokens are no longer needed to detect reuse.
     session.execute(delete(RefreshToken).where(
@@ -145,11 +281,20 @@ def refresh(session, tokens, refresh_token):
     return issue_tokens(session, tokens, user, family=row.family)
 
 
-def logout(session, tokens, refresh_token):
-    """End the login the refresh token belongs to (its whole family). Access tokens
-    already issued stay valid until they expire (minutes): they are not looked up."""
-    row = _refresh_row(session, tokens, refresh_token)
-    _revoke_where(session, RefreshToken.family == row.family)
+def logout(session, tokens, caller_id, refresh_token=None, session_id=None):
+    """End a login of the caller: the one ``refresh_token`` belongs to, else the one of
+    the caller's access token (``session_id``). Another user's refresh token is refused
+    (403) and left alone. The login's access tokens are refused within the bound of
+    ``gateway.sessions``."""
+    if refresh_token is not None:
+        row = _refresh_row(session, tokens, refresh_token)
+        if row.user_id != caller_id:
+            raise Forbidden("this refresh token belongs to another user")
+        session_id = row.family
+    if session_id is None:
+        raise ValidationFailed("name the login to end",
+                               {"refresh_token": ["required without a login's access token"]})
+    _revoke_where(session, RefreshToken.family == session_id, RefreshToken.user_id == caller_id)
 
 
 # --- API tokens -------------------------------------------------------------------------
@@ -207,10 +352,15 @@ def authenticate_api_token(session, plaintext):
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise security.TokenInvalid(USER_DISABLED)
+    # The token never does more than its user may today (roles or region taken away
+    # after the token was made).
+    roles = [role for role in row.roles if role in (user.roles or [])]
+    if not roles or (user.region is not None and row.region != user.region):
+        raise security.TokenInvalid(STALE)
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now
-    return {"user_id": user.id, "roles": list(row.roles), "region": row.region,
+    return {"user_id": user.id, "roles": roles, "region": row.region,
             "kind": "service", "token_id": row.id}
 
 

@@ -11,7 +11,9 @@
 """
 from guanxi_common.rpc.client import DEFAULT_RPC_TIMEOUT, ServiceRpc, cluster_rpc, rpc_timeout
 from guanxi_common.rpc.entrypoint import Rpc, rpc
-from guanxi_common.rpc.wire import RPC_REQUEST_OPTIONS, deserialize_error, serialize_error
+from guanxi_common.rpc.wire import (
+    RPC_REQUEST_OPTIONS, deserialize_error, request_expiration_ms, serialize_error,
+)
 
 __all__ = ["DEFAULT_RPC_TIMEOUT", "RPC_REQUEST_OPTIONS", "Rpc", "ServiceRpc", "cluster_rpc",
-           "deserialize_error", "rpc", "rpc_timeout", "serialize_error"]
+           "deserialize_error", "request_expiration_ms", "rpc", "rpc_timeout", "serialize_error"]

@@ -3,6 +3,8 @@
 
 A call that gets no answer in time, whose target has no queue, or whose broker is gone
 raises ``ServiceUnavailable`` naming the service and method, instead of waiting forever.
+Each request expires (AMQP ``expiration``) when its caller stops waiting, so a service
+that comes back later does not run requests nobody waits for.
 Replies are read through :func:`guanxi_common.rpc.wire.deserialize_error`, so the caller
 gets the service's typed error back.
 """
@@ -22,7 +24,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from guanxi_common.config import rpc_timeout as configured_rpc_timeout
 from guanxi_common.context import Actor
 from guanxi_common.errors import ServiceUnavailable
-from guanxi_common.rpc.wire import RPC_REQUEST_OPTIONS, deserialize_error
+from guanxi_common.rpc.wire import RPC_REQUEST_OPTIONS, deserialize_error, request_expiration_ms
 
 _log = logging.getLogger(__name__)
 
@@ -108,6 +110,8 @@ class TimedMethodProxy(MethodProxy):
                     mandatory=True,  # with confirms, an unbound routing key comes back
                     reply_to=self.reply_listener.routing_key,
                     correlation_id=correlation_id,
+                    # kombu takes seconds and sends whole milliseconds
+                    expiration=int(request_expiration_ms(self.timeout)) / 1000,
                     extra_headers=self.get_message_headers(self.worker_ctx))
         except UndeliverableMessage:
             self.reply_listener._reply_events.pop(correlation_id, None)

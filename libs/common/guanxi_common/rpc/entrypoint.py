@@ -10,7 +10,10 @@ typed error when the caller can receive one (``reply_to`` and ``correlation_id``
 
 Reasons counted: ``no_content_type``, ``bad_content_type``, ``decode_error`` (bad JSON,
 content type not accepted), ``no_reply_to``, ``no_correlation_id``, ``body_not_object``,
-``missing_args``, ``bad_args``, ``unknown_method``, ``wrong_arguments``, ``internal``.
+``missing_args``, ``bad_args``, ``unknown_method``, ``wrong_arguments``, ``bad_header`` (a
+``nameko.*`` context header of the wrong type or size, answered ``ValidationFailed`` naming
+it: see :func:`guanxi_common.context.context_from_headers`), ``internal``; and
+``dropped_call_id_stack`` for a bad tracing stack dropped from a request still handled.
 
 A :class:`~guanxi_common.rules.DomainRuleError` escaping a method is an expected outcome
 (logged as such, not as a crash) and is answered as ``BusinessRuleViolation`` with
@@ -27,9 +30,7 @@ from functools import partial
 
 import kombu.serialization
 from nameko.amqp.publish import DEFAULT_TRANSPORT_OPTIONS, Publisher
-from nameko.constants import (
-    AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, CALL_ID_STACK_CONTEXT_KEY, LOGIN_METHOD_CONFIG_KEY,
-)
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import (
     ContainerBeingKilled, IncorrectSignature, MalformedRequest, MethodNotFound,
     UnserializableValueError,
@@ -39,6 +40,7 @@ from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer, get_rpc_exchange
 
 from guanxi_common import metrics
+from guanxi_common.context import ContextHeaderError, context_from_headers
 from guanxi_common.errors import ValidationFailed, domain_rules
 from guanxi_common.rpc.wire import RPC_REPLY_OPTIONS, serialize_error
 from guanxi_common.rules import DomainRuleError
@@ -144,6 +146,12 @@ class GuardedRpcConsumer(RpcConsumer):
         self._ack(message)
         return result, (reply_exc_info or exc_info)
 
+    def note_dropped_header(self, message, header):
+        self._count("dropped_call_id_stack")
+        _log.warning("dropped context header %s of an RPC request: not a list of call ids",
+                     header, extra={"routing_key": message.delivery_info.get("routing_key"),
+                                    "correlation_id": message.properties.get("correlation_id")})
+
     def _count(self, reason):
         metrics.MALFORMED_MESSAGES.labels(self.container.service_name, reason).inc()
 
@@ -220,6 +228,18 @@ class Rpc(NamekoRpc):
         super().__init__(expected_exceptions=expected_exceptions,
                          sensitive_arguments=sensitive_arguments, **kwargs)
 
+    def unpack_message_headers(self, message):
+        """The request's checked context data: only ``nameko.*`` headers (Nameko's own
+        decoder would also turn every other header into context data and carry it on to
+        downstream calls); a bad one refuses the request as ``ValidationFailed``."""
+        try:
+            data, dropped = context_from_headers(message.headers)
+        except ContextHeaderError as exc:
+            raise _Rejected("bad_header", ValidationFailed(str(exc), {exc.header: [exc.reason]}))
+        for header in dropped:
+            self.rpc_consumer.note_dropped_header(message, header)
+        return data
+
     def handle_result(self, message, worker_ctx, result, exc_info):
         # Before the reply and the worker_result hooks (metrics, logs), which then all
         # see the typed error the caller receives.
@@ -235,7 +255,7 @@ class Rpc(NamekoRpc):
             raise _Rejected("wrong_arguments", ValidationFailed(
                 f"wrong arguments for {method}: {exc}", {"_arguments": [str(exc)]}))
 
-        context_data = _sanitize_context(self.unpack_message_headers(message))
+        context_data = self.unpack_message_headers(message)
         try:
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, message))
@@ -252,18 +272,6 @@ def _domain_refusal_as_violation(exc_info):
             raise exc_info[1]
     except Exception:
         return sys.exc_info()
-
-
-def _sanitize_context(data):
-    """Drop header values that would crash the worker before our code runs.
-
-    Nameko joins ``call_id_stack`` with ``'->'.join`` while setting up the worker; a
-    non-list or non-string entry there raises outside any handler and kills the container.
-    """
-    stack = data.get(CALL_ID_STACK_CONTEXT_KEY)
-    if stack is not None and not (isinstance(stack, list) and all(isinstance(s, str) for s in stack)):
-        data.pop(CALL_ID_STACK_CONTEXT_KEY)
-    return data
 
 
 rpc = Rpc.decorator

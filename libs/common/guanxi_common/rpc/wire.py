@@ -9,6 +9,7 @@ replies, every client (``ServiceRpc``, ``cluster_rpc``, the gateway's pool) when
 a reply.
 """
 import json
+import math
 
 from nameko.exceptions import RemoteError, get_module_path, registry, serialize
 
@@ -21,6 +22,17 @@ from guanxi_common.errors import GuanxiError
 # Events are another matter: the outbox publishes them persistent and confirmed.
 RPC_REQUEST_OPTIONS = {"delivery_mode": 1}
 RPC_REPLY_OPTIONS = {"use_confirms": False, "delivery_mode": 1}
+
+
+def request_expiration_ms(timeout):
+    """The AMQP ``expiration`` of a request (milliseconds, as text): the caller's timeout.
+
+    A caller that gave up has answered "unavailable"; a request still queued then (the
+    service down or backed up) must not run minutes later when nobody waits for it, so
+    the broker drops it. The service may still run a request it took just before the
+    deadline: a timeout means "may or may not have happened", never "did not happen".
+    """
+    return str(max(1, math.ceil(float(timeout) * 1000)))
 
 
 def serialize_error(exc):

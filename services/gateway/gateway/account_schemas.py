@@ -1,0 +1,36 @@
+"""Schemas of account management: an admin's changes to a user, password changes, logout.
+
+Kept beside ``gateway.schemas`` (logins, users, API tokens), whose field rules they reuse.
+"""
+from marshmallow import fields, validate
+
+from gateway.roles import ROLES
+from gateway.schemas import DISPLAY_NAME, REGION, ROLE, StrictSchema
+from gateway.security import MAX_TOKEN_LENGTH, PASSWORD_MAX_LENGTH
+
+
+class UserUpdateSchema(StrictSchema):
+    """Only the fields sent change. ``active: false`` disables the user: their logins end
+    and their access and API tokens stop working."""
+
+    display_name = fields.String(allow_none=True, validate=DISPLAY_NAME)
+    roles = fields.List(ROLE, validate=validate.Length(min=1, max=len(ROLES)))
+    region = fields.String(allow_none=True, validate=REGION)
+    active = fields.Boolean()
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = fields.String(required=True,
+                                     validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH))
+    # The policy itself (length, not blank) is checked by security.check_password_policy.
+    new_password = fields.String(required=True)
+
+
+class PasswordSetSchema(StrictSchema):
+    password = fields.String(required=True)
+
+
+class LogoutSchema(StrictSchema):
+    refresh_token = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=MAX_TOKEN_LENGTH),
+        metadata={"description": "the login to end; default: the login of the access token"})
