@@ -51,7 +51,6 @@ import os
 import secrets
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -60,6 +59,7 @@ import requests
 
 import dataset
 import sales_bench
+from concurrency import run_concurrent
 from guanxi_common.config import PROJECT_ROOT, env
 from guanxi_common.context import Actor
 from guanxi_common.rpc import cluster_rpc
@@ -215,31 +215,6 @@ def rpc_get_loop(proxy, refs, calls, first=0):
     for i in range(first, first + calls):
         proxy.customer.get(refs[i % len(refs)])
     return time.perf_counter() - started
-
-
-def run_concurrent(loops, calls_each):
-    """Calls/s of one thread per ``loop(n)``, started together behind a barrier."""
-    barrier = threading.Barrier(len(loops) + 1)
-    errors = []
-
-    def run(loop):
-        try:
-            barrier.wait()
-            loop(calls_each)
-        except Exception as exc:  # reported after the run
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(loop,)) for loop in loops]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise errors[0]
-    return calls_each * len(loops) / elapsed
 
 
 class _RpcClients:

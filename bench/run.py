@@ -48,7 +48,6 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -64,6 +63,7 @@ import dataset  # noqa: E402
 import echo  # noqa: E402
 import gateway_bench  # noqa: E402
 import sales_bench  # noqa: E402
+from concurrency import run_concurrent  # noqa: E402
 from customer.tools import demo  # noqa: E402
 from guanxi_common.config import DEFAULT_AMQP_URI, env  # noqa: E402
 from guanxi_common.context import Actor  # noqa: E402
@@ -228,29 +228,7 @@ def rate(calls, seconds):
 
 def concurrent_rate(make_worker, clients, calls):
     """Calls/s of ``clients`` threads each doing ``calls // clients`` sequential calls."""
-    per = max(1, calls // clients)
-    workers = [make_worker() for _ in range(clients)]
-    barrier = threading.Barrier(clients + 1)
-    errors = []
-
-    def run(worker):
-        try:
-            barrier.wait()
-            worker(per)
-        except Exception as exc:  # reported after the run
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise errors[0]
-    return rate(per * clients, elapsed)
+    return run_concurrent([make_worker() for _ in range(clients)], max(1, calls // clients))
 
 
 def bench_echo(amqp_uri, refs):

@@ -4,13 +4,15 @@
 gateway/rpc_pool.py). Environment, read through guanxi_common.config: ``GATEWAY_PORT``
 (8000), ``GATEWAY_HOST`` (0.0.0.0), ``GATEWAY_WORKERS`` (2), ``GATEWAY_THREADS`` (8),
 ``GATEWAY_GRACEFUL_TIMEOUT`` (8 s: under the supervisor's and Kubernetes' stop budgets),
-``GATEWAY_TIMEOUT`` (30 s per request).
+``GATEWAY_TIMEOUT`` (30 s per request), ``GATEWAY_METRICS_PORT`` (8001, 0 for none).
 Access lines are logged by the app itself as JSON (with the request id), so gunicorn's
 own access log is off.
 
-With more than one worker every process keeps its own Prometheus values; they are
-written to ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless set) and
-added up by ``/metrics``.
+Metrics are not on the API port: the master process serves ``/metrics`` on
+``GATEWAY_METRICS_PORT`` (same address as the API, a port no Service or Ingress routes
+to; see gateway/metrics.py). Every worker writes its Prometheus values to
+``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless set) and the master adds
+them up.
 """
 import os
 import shutil
@@ -19,6 +21,7 @@ import tempfile
 from guanxi_common.config import GATEWAY, env, http_host, http_port, log_level
 
 wsgi_app = "gateway.app:create_app()"
+_metrics_port = env("GATEWAY_METRICS_PORT", 8001, int)
 bind = f"{http_host(GATEWAY)}:{http_port(GATEWAY)}"
 worker_class = "gthread"
 workers = env("GATEWAY_WORKERS", 2, int)
@@ -33,7 +36,7 @@ errorlog = "-"
 loglevel = log_level().lower()
 proc_name = "guanxi-gateway"
 
-if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="guanxi-gateway-metrics-")
     _own_metrics_dir = True
 else:
@@ -48,6 +51,11 @@ def on_starting(server):
         for name in os.listdir(path):
             if name.endswith(".db"):
                 os.unlink(os.path.join(path, name))
+
+
+def when_ready(server):
+    from gateway import metrics
+    metrics.serve(_metrics_port, http_host(GATEWAY))
 
 
 def child_exit(server, worker):

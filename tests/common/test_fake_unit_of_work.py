@@ -2,12 +2,14 @@
 import time
 
 import pytest
-from sqlalchemy import ForeignKey, MetaData, String, event, select
+from sqlalchemy import ForeignKey, MetaData, String, event, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from guanxi_common.clock import utcnow
 from guanxi_common.context import Actor
 from guanxi_common.engine import make_engine
+from guanxi_common.messaging_models import messaging_metadata, outbox_events
 from guanxi_common.testing.fakes import FakeUnitOfWork
 from guanxi_common.unit_of_work import UnitOfWork
 
@@ -124,6 +126,19 @@ def test_fakes_do_not_share_data(fake_uow_factory):
         first.session.add(Account(id="a1", name="only here"))
     assert names(first) == ["only here"]
     assert names(second) == []
+
+
+def test_several_metadata_make_one_schema(fake_uow_factory):
+    uow = fake_uow_factory((Base.metadata, messaging_metadata), "crm")
+    with uow:
+        uow.session.add(Account(id="a1", name="with the outbox"))
+        uow.session.execute(insert(outbox_events).values(
+            event_id="e1", event_type="account.opened", aggregate_type="account",
+            aggregate_id="a1", payload="{}", created_at=utcnow()))
+    assert names(uow) == ["with the outbox"]
+    assert uow.session.scalars(select(outbox_events.c.event_id)).all() == ["e1"]
+    alone = fake_uow_factory(Base.metadata)  # one metadata: a schema of its own tables only
+    assert "outbox_events" not in inspect(alone.engine).get_table_names()
 
 
 def test_building_a_fake_is_fast():

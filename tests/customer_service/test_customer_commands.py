@@ -2,38 +2,29 @@
 data without migrations or a broker (an in-memory schema per test). What needs the real
 databases (concurrency, row locks, the search indexes, PostgreSQL) is in test_handlers.py."""
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import select
 
-from customer.adapters.models import Base, Customer
-from customer.application import catalogue, parties, pool, relationships, roles
+from customer.adapters.models import Customer
+from customer.application import parties, pool, relationships, roles
 from customer.dependencies import pool_policy_from
 from customer.queries import duplicates as duplicate_queries
 from customer.queries import parties as party_queries
 from customer.queries import relationships as relationship_queries
 from guanxi_common import identifiers
-from guanxi_common.contracts.customer import (CreditLimitSchema, CustomerCreateSchema,
-                                              CustomerUpdateSchema)
+from guanxi_common.contracts.customer import CreditLimitSchema, CustomerCreateSchema
 from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden, NotFound,
                                   ValidationFailed)
-from guanxi_common.messaging_models import messaging_metadata
-from guanxi_common.testing import FakeUnitOfWork
 from guanxi_common.validation import load
 
-from customer_testkit import ADMIN, AUDITOR, CREDIT, MANAGER, REP
+from customer_testkit import ADMIN, AUDITOR, CREDIT, MANAGER, REP, create, fake_customer_uow, update
 
 CODE = identifiers.make_credit_code("91440300MA5EXAMP1")  # a valid 18-character code
-#: the service's tables and the messaging tables, as the migrations make them
-SCHEMA = MetaData()
-for table in (*Base.metadata.tables.values(), *messaging_metadata.tables.values()):
-    table.to_metadata(SCHEMA)
 
 
 @pytest.fixture
 def uow_for():
     """``uow_for(actor)`` → the test's one fake unit of work, acting as ``actor``."""
-    fake = FakeUnitOfWork(SCHEMA, "customer", ADMIN)
-    with fake:
-        catalogue.ensure_catalogue(fake.session)
+    fake = fake_customer_uow()
 
     def act_as(actor=ADMIN):
         fake.actor = actor
@@ -41,20 +32,6 @@ def uow_for():
 
     yield act_as
     fake.close()
-
-
-def create(uow, **fields):
-    fields.setdefault("party_type", "company")
-    data = load(CustomerCreateSchema(), fields)
-    with uow:
-        customer, warnings = parties.create_customer(uow, data)
-    return customer, warnings
-
-
-def update(uow, ref, **changes):
-    data = load(CustomerUpdateSchema(), changes, partial=True)
-    with uow:
-        return parties.update_customer(uow, ref, data)
 
 
 def _link(uow_for, rel_type, source, target):

@@ -8,10 +8,8 @@ from datetime import datetime, timedelta, timezone
 import jsonschema
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import MetaData
 
-from customer.adapters.models import Base
-from customer.application import catalogue, parties, pool, privacy, relationships, roles
+from customer.application import parties, pool, privacy, relationships, roles
 from customer.dependencies import pool_policy_from
 from customer.queries import duplicates, export, parties as party_queries
 from customer.queries import relationships as relationship_queries, roles as role_queries, search
@@ -19,24 +17,17 @@ from customer.service import CustomerService
 from guanxi_common.contracts import customer as contract
 from guanxi_common.errors import BusinessRuleViolation, ValidationFailed
 from guanxi_common.identifiers import make_credit_code
-from guanxi_common.messaging_models import messaging_metadata
-from guanxi_common.testing import FakeUnitOfWork
+from guanxi_common.testing.contracts import valid
 
-from customer_testkit import ADMIN, REP
+from customer_testkit import ADMIN, REP, fake_customer_uow
 
-#: the service's tables and the messaging tables (erasure clears published outbox rows)
-SCHEMA = MetaData()
-for table in (*Base.metadata.tables.values(), *messaging_metadata.tables.values()):
-    table.to_metadata(SCHEMA)
 POLICY = pool_policy_from({"POOL_MAX_CLAIMS": 5, "POOL_FOLLOW_UP_DAYS": 30,
                            "POOL_RECLAIM_COOLDOWN_DAYS": 10})
 
 
 @pytest.fixture
 def uow():
-    fake = FakeUnitOfWork(SCHEMA, "customer", ADMIN)
-    with fake:
-        catalogue.ensure_catalogue(fake.session)
+    fake = fake_customer_uow()
     yield fake
     fake.close()
 
@@ -46,32 +37,8 @@ def service(uow):
     return worker_factory(CustomerService, uow=uow, pool_policy=POLICY)
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """``calls.watch(module, "name")`` records each call of ``module.name`` (which still runs)."""
-    class Calls(list):
-        def watch(self, module, name):
-            real = getattr(module, name)
-
-            def spy(*args, **kwargs):
-                area = ".".join(module.__name__.split(".")[-2:])  # e.g. application.pool
-                self.append((f"{area}.{name}", args, kwargs))
-                return real(*args, **kwargs)
-            monkeypatch.setattr(module, name, spy)
-
-        def names(self):
-            return [name for name, _, _ in self]
-
-    return Calls()
-
-
 def company(name="深圳华为技术有限公司", **fields):
     return {"party_type": "company", "name": name, "province": "广东", **fields}
-
-
-def valid(schema, answer, many=False):
-    """The answer loads in the contract's schema (it is what the contract says)."""
-    return schema(many=many).load(answer)
 
 
 def test_create_parses_calls_the_command_and_dumps_the_record(service, uow, calls):

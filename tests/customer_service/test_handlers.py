@@ -14,28 +14,14 @@ from customer.queries import parties as party_queries
 from customer.queries import relationships as relationship_queries
 from customer.queries import search as search_queries
 from guanxi_common import identifiers
-from guanxi_common.contracts.customer import CustomerCreateSchema, CustomerUpdateSchema
+from guanxi_common.contracts.customer import CustomerCreateSchema
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, ValidationFailed
 from guanxi_common.messaging_models import outbox_events
 from guanxi_common.validation import load
 
-from customer_testkit import ADMIN, MANAGER, REP, REP2
+from customer_testkit import ADMIN, MANAGER, REP, REP2, create, update
 
 CODE = identifiers.make_credit_code("91440300MA5EXAMP1")  # a valid 18-character code
-
-
-def create(uow, **fields):
-    fields.setdefault("party_type", "company")
-    data = load(CustomerCreateSchema(), fields)
-    with uow:
-        customer, warnings = parties.create_customer(uow, data)
-    return customer, warnings
-
-
-def update(uow, ref, **changes):
-    data = load(CustomerUpdateSchema(), changes, partial=True)
-    with uow:
-        return parties.update_customer(uow, ref, data)
 
 
 def events(uow, event_type=None):

@@ -1,5 +1,12 @@
 """Helpers of the fake-pool endpoint tests (fixtures in conftest.py): callers signed in with
 access tokens the app's own token service issues, and the problem+json check."""
+from guanxi_common.config import PROJECT_ROOT
+from guanxi_common.migrations import upgrade
+from guanxi_common.unit_of_work import session_scope
+
+from gateway import users
+from gateway.app import db_session, token_service
+from gateway.models import User
 
 PROBLEM = "application/problem+json"
 #: The callers of the endpoint tests: ``{name: (user id, roles, region)}``.
@@ -13,6 +20,18 @@ CALLERS = {
 }
 
 
+def make_callers_database(path):
+    """A migrated gateway database at ``path`` holding every caller of :data:`CALLERS`
+    (username = the caller's name, password ``<name>-password``)."""
+    url = f"sqlite:///{path}"
+    upgrade("gateway", PROJECT_ROOT / "services" / "gateway" / "alembic.ini", url)
+    with session_scope(url, service_name="gateway") as uow:
+        for name, (user_id, roles, region) in CALLERS.items():
+            users.create_user(uow.session, name, f"{name}-password", roles, region=region,
+                              user_id=user_id)
+    return path
+
+
 class FakeGateway:
     """The app's test client with a token per caller of :data:`CALLERS`."""
 
@@ -23,9 +42,10 @@ class FakeGateway:
 
     def headers(self, caller):
         if caller not in self._tokens:
-            user_id, roles, region = CALLERS[caller]
-            self._tokens[caller] = self.app.extensions["guanxi_tokens"].issue_access(
-                {"user_id": user_id, "roles": roles, "region": region})
+            with self.app.app_context(), db_session() as session:
+                user = session.get(User, self.ids[caller])
+                self._tokens[caller] = users.issue_tokens(
+                    session, token_service(), user)["access_token"]
         return {"Authorization": f"Bearer {self._tokens[caller]}"}
 
     def call(self, method, caller, path, **kwargs):

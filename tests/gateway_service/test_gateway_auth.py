@@ -6,11 +6,14 @@ import re
 
 import jwt
 import pytest
+import requests
 
 from guanxi_common.config import PROJECT_ROOT
 from guanxi_common.unit_of_work import session_scope
 from guanxi_common.migrations import upgrade
+from guanxi_common.testing import find_free_port
 
+from gateway import metrics as gateway_metrics
 from gateway import users
 from gateway.app import create_app
 from gateway.security import TokenService
@@ -112,7 +115,7 @@ def test_refresh_rotates_and_refuses_reuse(client):
 
 def test_logout_ends_the_login(client):
     tokens = login(client)
-    assert client.post("/api/v1/auth/logout",
+    assert client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"]),
                        json={"refresh_token": tokens["refresh_token"]}).status_code == 204
     again = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert_problem(again, 401, "invalid_token")
@@ -257,7 +260,15 @@ def test_request_id_health_metrics_and_404(client):
     assert_problem(client.put("/api/v1/auth/token", json={}), 405)
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/api/v1/auth/token", "/api/v1/users", "/api/v1/api-tokens/{token_id}"} <= set(paths)
-    metrics = client.get("/metrics").get_data(as_text=True)
+    # metrics are not on the public port but on the internal one (gateway.metrics)
+    assert_problem(client.get("/metrics"), 404)
+    port = find_free_port()
+    server = gateway_metrics.serve(port, "127.0.0.1")
+    try:
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        server.shutdown()
+        server.server_close()
     assert 'guanxi_gateway_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
 
 

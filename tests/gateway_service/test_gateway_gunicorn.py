@@ -31,8 +31,9 @@ def wait_for(url, proc, log_path, timeout=30):
 
 
 def test_gateway_under_gunicorn(amqp_uri, tmp_path):
-    port = find_free_port()
+    port, metrics_port = find_free_port(), find_free_port()
     env = {**os.environ, "GATEWAY_PORT": str(port), "AMQP_URI": amqp_uri,
+           "GATEWAY_METRICS_PORT": str(metrics_port),
            "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
            "GUANXI_VAR_DIR": str(tmp_path / "var"), "GATEWAY_JWT_SECRET": "j" * 48,
            "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "4",
@@ -72,7 +73,9 @@ def test_gateway_under_gunicorn(amqp_uri, tmp_path):
                                headers={"Authorization": "Bearer nope"})
         assert refused.status_code == 401
         assert refused.headers["Content-Type"] == "application/problem+json"
-        metrics = requests.get(base + "/metrics", timeout=10).text
+        # metrics only on the internal port, added up over both workers by the master
+        assert requests.get(base + "/metrics", timeout=10).status_code == 404
+        metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
         assert 'route="/api/v1/auth/token",status="200"' in metrics
         log_text = log_path.read_text()
         assert '"request_id": "e2e-1"' in log_text and "eventlet" not in log_text.lower()

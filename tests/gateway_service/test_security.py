@@ -6,6 +6,7 @@ import json
 import os
 import stat
 
+import argon2
 import jwt
 import pytest
 from nameko.exceptions import deserialize, serialize
@@ -63,23 +64,40 @@ def tokens(clock):
 
 # --- passwords ----------------------------------------------------------------------------
 
+def scrypt_hash(password, salt=b"0123456789abcdef", n=2 ** 14, r=8, p=1):
+    """A hash as the gateway stored them before argon2id: ``scrypt$n$r$p$salt$hash``."""
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    return "$".join(["scrypt", str(n), str(r), str(p), base64.b64encode(salt).decode(),
+                     base64.b64encode(digest).decode()])
+
+
 def test_password_hash_round_trip_and_wrong_password():
     encoded = security.hash_password("correct horse 电池")
-    assert encoded.startswith("scrypt$16384$8$1$")
+    assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")  # OWASP's minimum
     assert security.verify_password("correct horse 电池", encoded)
     assert not security.verify_password("correct horse 电", encoded)
     assert not security.verify_password("", encoded)
+    assert not security.needs_rehash(encoded)
 
 
 def test_password_salts_are_unique():
     first, second = security.hash_password("same password"), security.hash_password("same password")
     assert first != second
     assert first.split("$")[4] != second.split("$")[4]
-    assert len(base64.b64decode(first.split("$")[4])) == 16
+    assert len(base64.b64decode(first.split("$")[4] + "==")) == 16
+
+
+def test_legacy_scrypt_hashes_still_verify_and_ask_for_a_rehash():
+    encoded = scrypt_hash("correct horse 电池")
+    assert security.verify_password("correct horse 电池", encoded)
+    assert not security.verify_password("correct horse 电", encoded)
+    assert security.needs_rehash(encoded)
+    weaker = argon2.PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    assert security.needs_rehash(weaker.hash("some password"))
 
 
 def test_tampered_or_malformed_encodings_are_refused_without_raising():
-    encoded = security.hash_password("a fine password")
+    encoded = scrypt_hash("a fine password")
     parts = encoded.split("$")
     digest = bytearray(base64.b64decode(parts[5]))
     digest[0] ^= 1
@@ -96,9 +114,19 @@ def test_tampered_or_malformed_encodings_are_refused_without_raising():
         "$".join(parts[:4] + ["!!notbase64!!", parts[5]]),
         encoded + "$extra",
     ]
+    argon = security.hash_password("a fine password")
+    head, salt, argon_digest = argon.rsplit("$", 2)
+    malformed += [
+        f"{head}${salt}${'A' + argon_digest[1:] if argon_digest[0] != 'A' else 'B' + argon_digest[1:]}",
+        argon.replace("m=19456", "m=4194304"),                # 4 GiB: beyond the bound
+        argon.replace("t=2", "t=1000"),                       # minutes of work
+        argon.replace("$argon2id$", "$argon2i$"),             # another variant
+        argon[:-10], "$argon2id$v=19$m=19456,t=2,p=1$$",
+    ]
     for bad in malformed:
         assert security.verify_password("a fine password", bad) is False, bad
     assert security.verify_password(None, encoded) is False
+    assert security.verify_password(None, argon) is False
 
 
 def test_password_policy_names_the_field():

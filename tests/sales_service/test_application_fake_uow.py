@@ -3,28 +3,20 @@ rules whose point is what a command decides and emits, not how the database stor
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import MetaData
 
 from guanxi_common.contracts.sales.activities import ActivityLogSchema
 from guanxi_common.contracts.sales.orders import PlaceOrderSchema
 from guanxi_common.contracts.sales.products import ProductCreateSchema
 from guanxi_common.errors import BusinessRuleViolation, Conflict
-from guanxi_common.messaging_models import messaging_metadata
-from guanxi_common.testing import FakeUnitOfWork
 from guanxi_common.validation import load
-from sales.adapters.models import Base, Order
+from sales.adapters.models import Order
 from sales.application import activities, orders, products
 
-from sales_testkit import ADMIN, add_customer
-
-SCHEMA = MetaData()
-for table in (*Base.metadata.tables.values(), *messaging_metadata.tables.values()):
-    table.to_metadata(SCHEMA)
-
+from sales_testkit import add_customer, fake_sales_uow
 
 @pytest.fixture
 def uow():
-    fake = FakeUnitOfWork(SCHEMA, "sales", ADMIN)
+    fake = fake_sales_uow()
     with fake:
         products.create_product(fake, load(ProductCreateSchema(), {
             "sku": "TEA-1", "name": "铁观音", "list_price": "100.00"}))

@@ -2,32 +2,21 @@
 quotes → orders over RPC, typed errors across the wire, and ``activity.logged`` leaving
 through the outbox to the ``sales.events`` topic exchange."""
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from kombu import Connection, Exchange, Queue
 
-from guanxi_common.chassis import ServiceBase
-from guanxi_common.engine import make_engine
-from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.errors import BusinessRuleViolation, Conflict, Forbidden, ValidationFailed
+from guanxi_common.testing.broker import bind_queue, get_messages
 from sales.entrypoints.activities import ActivityEntrypoints
 from sales.entrypoints.opportunities import OpportunityEntrypoints
 from sales.entrypoints.products import ProductEntrypoints
 from sales.entrypoints.quotes import QuoteEntrypoints
-from guanxi_common.rpc import ServiceRpc
-from guanxi_common.unit_of_work import UnitOfWorkProvider
 
-from sales_testkit import ADMIN, REP, add_customer
+from sales_testkit import ADMIN, REP, add_customer, sales_serving, sales_session
 
-
-class SalesUnderTest(ServiceBase, ProductEntrypoints, OpportunityEntrypoints, QuoteEntrypoints,
-                     ActivityEntrypoints):
-    name = "sales"
-
-    uow = UnitOfWorkProvider("sales")
-    customer_rpc = ServiceRpc("customer")
+SalesUnderTest = sales_serving(ProductEntrypoints, OpportunityEntrypoints, QuoteEntrypoints,
+                               ActivityEntrypoints)
 
 
 @pytest.fixture
@@ -38,25 +27,15 @@ def sales_config(migrated_service_config):
 @pytest.fixture
 def known_customer(sales_config):
     """A customer of rep-1 in the sales replica (as the customer events would put it)."""
-    engine = make_engine(sales_config["DB_URIS"]["sales"])
-    try:
-        with make_session_factory(engine)() as session:
-            customer = add_customer(session, owner_id="rep-1", province="广东")
-            session.commit()
-            return {"id": customer.id, "number": customer.number}
-    finally:
-        engine.dispose()
+    with sales_session(sales_config["DB_URIS"]["sales"]) as session:
+        customer = add_customer(session, owner_id="rep-1", province="广东")
+        return {"id": customer.id, "number": customer.number}
 
 
 @pytest.fixture
 def event_queue(sales_config):
     """A queue bound to sales.events, declared before anything is published."""
-    with Connection(sales_config["AMQP_URI"]) as conn:
-        queue = Queue(f"test-{uuid.uuid4().hex}", Exchange("sales.events", "topic", durable=True),
-                      routing_key="activity.logged", auto_delete=False)
-        queue.maybe_bind(conn)
-        queue.declare()
-    return queue
+    return bind_queue(sales_config["AMQP_URI"], "sales.events", routing_key="activity.logged")
 
 
 @pytest.fixture
@@ -64,17 +43,6 @@ def sales_service(container_factory, sales_config):
     container = container_factory(SalesUnderTest, sales_config)
     container.start()
     return container
-
-
-def drain(amqp_uri, queue, count, timeout=10):
-    got = []
-    with Connection(amqp_uri) as conn:
-        with conn.SimpleQueue(queue) as simple:
-            while len(got) < count:
-                message = simple.get(timeout=timeout)
-                got.append(message)
-                message.ack()
-    return got
 
 
 def test_product_opportunity_quote_to_order_over_rpc(sales_service, known_customer, rpc_client):
@@ -127,7 +95,7 @@ def test_completed_activity_reaches_sales_events(sales_service, known_customer, 
     done = rep.complete_activity(planned["id"], {"outcome": "completed",
                                                  "done_at": "2026-01-05T10:30:00+08:00"})
     assert done["done_at"] == "2026-01-05T02:30:00+00:00"
-    message, = drain(sales_config["AMQP_URI"], event_queue, 1)
+    message, = get_messages(sales_config["AMQP_URI"], event_queue, 1, timeout=10)
     event = json.loads(message.body) if isinstance(message.body, (str, bytes)) else message.body
     assert message.properties["type"] == "activity.logged"
     assert message.delivery_info["exchange"] == "sales.events"

@@ -10,7 +10,6 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from sqlalchemy import func, select
 
-from guanxi_common.chassis import ServiceBase
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 from guanxi_common.engine import make_engine
 from guanxi_common.errors import BusinessRuleViolation, Forbidden, ValidationFailed
@@ -18,17 +17,12 @@ from guanxi_common.migrations import upgrade
 from sales.adapters.models import Payment, Product
 from sales.entrypoints.billing import BillingEntrypoints
 from sales.entrypoints.orders import OrderEntrypoints
-from guanxi_common.rpc import ServiceRpc
-from guanxi_common.unit_of_work import UnitOfWorkProvider
 
-from sales_testkit import ADMIN, ALEMBIC_INI, CREDIT, MANAGER, REP, add_customer
+from sales_testkit import (ADMIN, ALEMBIC_INI, CREDIT, MANAGER, REP, add_customer, sales_serving,
+                           sales_session)
 
 
-class SalesUnderTest(ServiceBase, OrderEntrypoints, BillingEntrypoints):
-    name = "sales"
-
-    uow = UnitOfWorkProvider("sales")
-    customer_rpc = ServiceRpc("customer")
+SalesUnderTest = sales_serving(OrderEntrypoints, BillingEntrypoints)
 
 
 @pytest.fixture
@@ -69,12 +63,8 @@ def sales_service(container_factory, service_config_factory, sales_url, seeded):
 
 
 def count_payments(url):
-    engine = make_engine(url)
-    try:
-        with make_session_factory(engine)() as session:
-            return session.scalar(select(func.count()).select_from(Payment))
-    finally:
-        engine.dispose()
+    with sales_session(url) as session:
+        return session.scalar(select(func.count()).select_from(Payment))
 
 
 def test_order_placed_and_credit_checked_without_the_customer_service(sales_service, seeded,

@@ -13,24 +13,18 @@ from nameko.timer import Timer
 from sqlalchemy import func, select
 
 from customer.service import CustomerService
-from guanxi_common.chassis import ServiceBase
 from guanxi_common.context import Actor
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 from guanxi_common.engine import make_engine
 from guanxi_common.messaging_models import inbox_events
+from guanxi_common.testing.waiting import wait_until
 from sales.adapters.models import CustomerReplica, Order
 from sales.entrypoints.replica import ReplicaEntrypoints
-from guanxi_common.rpc import ServiceRpc
-from guanxi_common.unit_of_work import UnitOfWorkProvider
+
+from sales_testkit import sales_serving
 
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}), request_id="req-replica")
-
-
-class SalesUnderTest(ServiceBase, ReplicaEntrypoints):
-    name = "sales"
-
-    uow = UnitOfWorkProvider("sales")
-    customer_rpc = ServiceRpc("customer")
+SalesUnderTest = sales_serving(ReplicaEntrypoints)
 
 
 @pytest.fixture
@@ -76,17 +70,6 @@ def sales_store(sales_config):
     engine.dispose()
 
 
-def wait_for(check, timeout=15, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s: {check.__doc__ or check}")
-        time.sleep(interval)
-
-
 def caught_up(admin):
     status = admin.sales.replica_status()
     return status if status["caught_up"] else None
@@ -117,7 +100,7 @@ def test_customers_created_before_sales_starts_are_caught_up(start_customer, sta
     admin.customer.update(made[0]["number"], {"tier": "A"})
 
     start_sales()  # its queues did not exist when those events left: only the export has them
-    status = wait_for(lambda: caught_up(admin))
+    status = wait_until(lambda: caught_up(admin))
     assert status["customers"] == 3 and status["max_version"] == 2
     got = admin.sales.replica_customer(made[0]["number"])
     assert (got["id"], got["name"], got["tier"], got["version"]) == (
@@ -137,7 +120,7 @@ def test_catch_up_waits_for_a_customer_service_that_starts_later(start_customer,
     assert (status["caught_up"], status["customers"]) == (False, 0)
 
     start_customer()
-    wait_for(lambda: caught_up(admin))
+    wait_until(lambda: caught_up(admin))
     assert admin.sales.replica_customer(number)["name"] == "晚到的客户有限公司"
 
 
@@ -146,11 +129,11 @@ def test_updates_and_merges_from_the_customer_service(start_customer, start_sale
     start_customer()
     sales = start_sales()
     admin = rpc_client(ADMIN)
-    wait_for(lambda: caught_up(admin))
+    wait_until(lambda: caught_up(admin))
 
     survivor = create(admin, "合并后留下的有限公司")
     victim = create(admin, "被合并的有限公司")
-    wait_for(lambda: admin.sales.replica_status()["customers"] == 2)
+    wait_until(lambda: admin.sales.replica_status()["customers"] == 2)
 
     # (b) a customer.updated from the customer service reaches the replica
     with entrypoint_waiter(sales, "on_customer_updated"):
@@ -177,7 +160,7 @@ def test_the_same_event_delivered_twice_is_applied_once(start_customer, start_sa
     sales = start_sales()
     admin = rpc_client(ADMIN)
     customer = create(admin, "重复投递有限公司")
-    wait_for(lambda: admin.sales.replica_status()["customers"] == 1)
+    wait_until(lambda: admin.sales.replica_status()["customers"] == 1)
 
     dispatch = event_dispatcher(sales_config)  # to customer.events, routing key = type
 

@@ -3,23 +3,13 @@ test_reports' known data over RPC (money and ratios as Decimal strings, dates IS
 caller's scope from the context data, and typed errors across the wire."""
 import pytest
 
-from guanxi_common.chassis import ServiceBase
-from guanxi_common.engine import make_engine
-from guanxi_common.unit_of_work import make_session_factory
 from guanxi_common.errors import Forbidden, ValidationFailed
 from sales.entrypoints.reports import ReportEntrypoints
-from guanxi_common.rpc import ServiceRpc
-from guanxi_common.unit_of_work import UnitOfWorkProvider
 
-from sales_testkit import ADMIN, MANAGER, REP
+from sales_testkit import ADMIN, MANAGER, REP, sales_serving, sales_session
 from test_reports import seed_funnel, seed_orders
 
-
-class SalesUnderTest(ServiceBase, ReportEntrypoints):
-    name = "sales"
-
-    uow = UnitOfWorkProvider("sales")
-    customer_rpc = ServiceRpc("customer")
+SalesUnderTest = sales_serving(ReportEntrypoints)
 
 
 @pytest.fixture
@@ -30,15 +20,10 @@ def sales_config(migrated_service_config):
 @pytest.fixture
 def known_data(sales_config):
     """test_reports' opportunities and two years of orders, invoices and payments."""
-    engine = make_engine(sales_config["DB_URIS"]["sales"])
-    try:
-        with make_session_factory(engine)() as session:
-            seed_funnel(session)
-            seed = seed_orders(session)
-            session.commit()
-            return {name: seed[name].number for name in ("c1", "c2")}
-    finally:
-        engine.dispose()
+    with sales_session(sales_config["DB_URIS"]["sales"]) as session:
+        seed_funnel(session)
+        seed = seed_orders(session)
+        return {name: seed[name].number for name in ("c1", "c2")}
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The real customer and sales services on one broker: master data flows into the sales
 replica, orders are placed and credit-checked while the customer service is down, and
 the follow-up sales logs meanwhile reaches the customer service when it is back."""
-import time
 from datetime import datetime
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from customer.service import CustomerService
 from guanxi_common.context import Actor
 from guanxi_common.errors import Forbidden, NotFound
+from guanxi_common.testing.waiting import wait_until
 from sales.service import SalesService
 
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}))
@@ -20,16 +20,6 @@ MANAGER = Actor(user_id="mgr-1", roles=frozenset({"sales_manager"}))
 @pytest.fixture
 def configs(migrated_service_config):
     return {service: migrated_service_config(service) for service in ("customer", "sales")}
-
-
-def wait_for(predicate, timeout=15, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 def test_orders_keep_flowing_while_the_customer_service_is_down(container_factory, configs,
@@ -51,7 +41,7 @@ def test_orders_keep_flowing_while_the_customer_service_is_down(container_factor
             return None
         return row if row["version"] >= 2 else None
 
-    replica = wait_for(replicated)
+    replica = wait_until(replicated)
     assert replica["credit_policy"] == "block" and replica["owner_id"] == "rep-9"
     admin.sales.create_product({"sku": "GX-100", "name": "工业传感器", "list_price": "1000.00",
                                 "unit_cost": "600.00", "tax_rate": "0.13"})
@@ -77,5 +67,5 @@ def test_orders_keep_flowing_while_the_customer_service_is_down(container_factor
 
     # the customer service comes back and catches up with what sales said meanwhile
     container_factory(CustomerService, configs["customer"]).start()
-    followed = wait_for(lambda: admin.customer.get(number)["last_follow_up_at"])
+    followed = wait_until(lambda: admin.customer.get(number)["last_follow_up_at"])
     assert datetime.fromisoformat(followed) == datetime.fromisoformat(done_at)

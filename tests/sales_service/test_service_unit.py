@@ -7,7 +7,6 @@ from unittest.mock import MagicMock
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import MetaData
 
 from guanxi_common.contracts.sales import activities as activity_contract
 from guanxi_common.contracts.sales import billing as billing_contract
@@ -19,11 +18,8 @@ from guanxi_common.contracts.sales import replica as replica_contract
 from guanxi_common.contracts.sales import reports as report_contract
 from guanxi_common.contracts.sales.periods import Period
 from guanxi_common.errors import ServiceUnavailable, ValidationFailed
-from guanxi_common.messaging_models import messaging_metadata
-from guanxi_common.testing import FakeUnitOfWork
-from sales.adapters.models import Base, PipelineStage
+from guanxi_common.testing.contracts import valid
 from sales.application import activities, billing, opportunities, orders, products, quotes, replica
-from sales.domain.funnel import DEFAULT_PIPELINE
 from sales.entrypoints import replica as replica_entrypoints
 from sales.queries import activities as activity_queries
 from sales.queries import billing as billing_queries
@@ -35,22 +31,12 @@ from sales.queries import replica as replica_queries
 from sales.queries import reports
 from sales.service import SalesService
 
-from sales_testkit import ADMIN, add_customer
-
-#: the service's tables and the messaging tables (the replica's catch-up marker is an inbox row)
-SCHEMA = MetaData()
-for table in (*Base.metadata.tables.values(), *messaging_metadata.tables.values()):
-    table.to_metadata(SCHEMA)
+from sales_testkit import add_customer, fake_sales_uow
 
 
 @pytest.fixture
 def uow():
-    fake = FakeUnitOfWork(SCHEMA, "sales", ADMIN)
-    with fake:
-        for stage in DEFAULT_PIPELINE:  # what migration 0002 loads
-            fake.session.add(PipelineStage(code=stage.code, name=stage.name, position=stage.order,
-                                           probability=stage.probability, is_won=stage.is_won,
-                                           is_lost=stage.is_lost))
+    fake = fake_sales_uow()
     yield fake
     fake.close()
 
@@ -64,30 +50,6 @@ def customer(uow):
 @pytest.fixture
 def service(uow):
     return worker_factory(SalesService, uow=uow, customer_rpc=MagicMock())
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    """``calls.watch(module, "name")`` records each call of ``module.name`` (which still runs)."""
-    class Calls(list):
-        def watch(self, module, name):
-            real = getattr(module, name)
-
-            def spy(*args, **kwargs):
-                area = ".".join(module.__name__.split(".")[-2:])  # e.g. application.orders
-                self.append((f"{area}.{name}", args, kwargs))
-                return real(*args, **kwargs)
-            monkeypatch.setattr(module, name, spy)
-
-        def names(self):
-            return [name for name, _, _ in self]
-
-    return Calls()
-
-
-def valid(schema, answer, many=False):
-    """The answer loads in the contract's schema (it is what the contract says)."""
-    return schema(many=many).load(answer)
 
 
 def make_product(service, sku="TEA-1", price="100.00"):

@@ -33,6 +33,7 @@ Idempotency: decorate the handler with :func:`idempotent` (inside ``event_handle
 Parked messages are listed and re-driven with ``python -m guanxi_common.dlq_cli``.
 """
 import functools
+import hashlib
 import logging
 import traceback
 import uuid
@@ -50,6 +51,7 @@ from guanxi_common import metrics
 from guanxi_common.context import ContextHeaderError, context_from_headers
 from guanxi_common.errors import ValidationFailed
 from guanxi_common.events import iso_utc, utcnow
+from guanxi_common.inflight import InflightGuard
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ ERROR_MESSAGE_HEADER = "x-error-message"
 ERROR_TRACEBACK_HEADER = "x-error-traceback"
 PARKED_AT_HEADER = "x-parked-at"
 PARK_REASON_HEADER = "x-park-reason"
+POISON_REASON = "poison"
 CONSUMER_HEADER = "x-consumer"
 
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000)
@@ -124,6 +127,46 @@ def publish_raw(amqp_uri, body, exchange, routing_key, headers, content_type=Non
             timeout=5, confirm_timeout=5, **(properties or {}))
 
 
+def hop_headers(message, queue_name, consumer_name):
+    """The headers a message carries to its next hop (a retry queue, the DLQ)."""
+    headers = {k: v for k, v in (message.headers or {}).items() if k not in DROPPED_HEADERS}
+    info = message.delivery_info or {}
+    # keep the first hop's origin: retries come back through the default exchange
+    headers.setdefault(ORIGINAL_EXCHANGE_HEADER, info.get("exchange") or "")
+    headers.setdefault(ORIGINAL_ROUTING_KEY_HEADER, info.get("routing_key") or "")
+    headers[ORIGINAL_QUEUE_HEADER] = queue_name
+    headers[CONSUMER_HEADER] = consumer_name
+    return headers
+
+
+def park_message(amqp_uri, service, message, queue_name, consumer_name, extra_headers,
+                 ssl=None, login_method=None):
+    """Publish ``message`` verbatim to ``<service>.dlq`` with where it came from, who
+    parked it and why (``extra_headers``) in its headers."""
+    headers = hop_headers(message, queue_name, consumer_name)
+    headers.update(extra_headers)
+    headers[PARKED_AT_HEADER] = iso_utc(utcnow())
+    props = carried_properties(message)
+    # every parked message gets an id so it can be re-driven by id
+    props.setdefault("message_id", str(uuid.uuid4()))
+    publish_raw(amqp_uri, message.body, "", dlq_name(service), headers, message.content_type,
+                message.content_encoding, props, ssl, login_method)
+
+
+def poison_headers(verdict, attempts=0):
+    return {ATTEMPTS_HEADER: attempts, PARK_REASON_HEADER: POISON_REASON,
+            ERROR_TYPE_HEADER: "PoisonMessage", ERROR_MESSAGE_HEADER: _as_str(verdict)}
+
+
+def message_identity(message):
+    """What names a delivery across redeliveries: its message id, else its body's hash."""
+    message_id = (message.properties or {}).get("message_id")
+    if message_id:
+        return str(message_id)
+    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 def carried_properties(message):
     props = message.properties or {}
     return {key: props[key] for key in CARRIED_PROPERTIES if props.get(key) is not None}
@@ -173,6 +216,7 @@ class EventHandler(NamekoEventHandler):
     reliable_delivery=True, non_retryable=(), require_envelope=True)``"""
 
     queue_consumer = GuanxiQueueConsumer()
+    inflight = InflightGuard()
 
     def __init__(self, source_service, event_type, handler_type=SERVICE_POOL,
                  reliable_delivery=True, non_retryable=(), require_envelope=True, **kwargs):
@@ -228,12 +272,51 @@ class EventHandler(NamekoEventHandler):
         except ContextHeaderError as exc:
             self._park_or_requeue(message, "bad_header", str(exc))
             return
+        key, verdict = self.inflight.admit(self.queue.name, message_identity(message), message)
+        if verdict is not None:
+            self._park_poison(message, key, verdict)
+            return
         try:
-            self.container.spawn_worker(self, (body,), {}, context_data=context_data,
-                                        handle_result=functools.partial(self.handle_result,
-                                                                        message))
+            worker_ctx = self.container.spawn_worker(
+                self, (body,), {}, context_data=context_data,
+                handle_result=functools.partial(self.handle_result, message))
         except ContainerBeingKilled:
+            self.inflight.release(key)
             self.queue_consumer.requeue_message(message)
+            return
+        except Exception:
+            self.inflight.release(key)
+            raise
+        self.inflight.running(key, worker_ctx)
+
+    def kill(self):
+        self.inflight.blame_crashed_workers()
+        super().kill()
+
+    def _release(self, message):
+        self.inflight.release(self.inflight_key(message))
+
+    def inflight_key(self, message):
+        ledger = self.inflight.ledger
+        return ledger.key(self.queue.name, message_identity(message)) if ledger else None
+
+    def _park_poison(self, message, key, verdict):
+        try:
+            self._park(message, poison_headers(verdict, parse_attempts(message.headers)))
+        except Exception:
+            # still in the ledger as it was: the next delivery is judged the same way
+            log.exception("%s: could not park a poison message; requeueing it",
+                          self.consumer_name)
+            eventlet.sleep(1)
+            self.queue_consumer.requeue_message(message)
+            return
+        metrics.MALFORMED_MESSAGES.labels(self.service_name, POISON_REASON).inc()
+        metrics.HANDLER_PARKED.labels(self.service_name, self.consumer_name).inc()
+        log.error("%s: message %s parked on %s as poison (%s)", self.consumer_name,
+                  (message.properties or {}).get("message_id"), dlq_name(self.service_name),
+                  verdict)
+        self.queue_consumer.ack_message(message)
+        self.inflight.release(key)
 
     def _park_or_requeue(self, message, reason, detail):
         try:
@@ -244,6 +327,12 @@ class EventHandler(NamekoEventHandler):
             self.queue_consumer.requeue_message(message)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
+        try:
+            self._settle(message, exc_info)
+        finally:
+            self._release(message)
+
+    def _settle(self, message, exc_info):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             return
@@ -276,18 +365,8 @@ class EventHandler(NamekoEventHandler):
             return
         self.queue_consumer.ack_message(message)
 
-    def _headers(self, message):
-        headers = {k: v for k, v in (message.headers or {}).items() if k not in DROPPED_HEADERS}
-        info = message.delivery_info or {}
-        # keep the first hop's origin: retries come back through the default exchange
-        headers.setdefault(ORIGINAL_EXCHANGE_HEADER, info.get("exchange") or "")
-        headers.setdefault(ORIGINAL_ROUTING_KEY_HEADER, info.get("routing_key") or "")
-        headers[ORIGINAL_QUEUE_HEADER] = self.queue.name
-        headers[CONSUMER_HEADER] = self.consumer_name
-        return headers
-
     def _publish_retry(self, message, attempts, delay_ms):
-        headers = self._headers(message)
+        headers = hop_headers(message, self.queue.name, self.consumer_name)
         headers[ATTEMPTS_HEADER] = attempts
         headers[RETRY_DELAY_HEADER] = str(delay_ms)
         publish_raw(self.amqp_uri, message.body, retry_exchange(self.service_name).name,
@@ -295,15 +374,8 @@ class EventHandler(NamekoEventHandler):
                     carried_properties(message), self.ssl, self.login_method)
 
     def _park(self, message, extra_headers):
-        headers = self._headers(message)
-        headers.update(extra_headers)
-        headers[PARKED_AT_HEADER] = iso_utc(utcnow())
-        props = carried_properties(message)
-        # every parked message gets an id so it can be re-driven by id
-        props.setdefault("message_id", str(uuid.uuid4()))
-        publish_raw(self.amqp_uri, message.body, "", dlq_name(self.service_name), headers,
-                    message.content_type, message.content_encoding, props,
-                    self.ssl, self.login_method)
+        park_message(self.amqp_uri, self.service_name, message, self.queue.name,
+                     self.consumer_name, extra_headers, self.ssl, self.login_method)
 
     def park_malformed(self, message, reason, detail):
         """Park a message the handler must never see, then ack it."""

@@ -5,9 +5,9 @@ threads, never eventlet-patched, so the RPC pool (``gateway.rpc_pool``) and SQLi
 locks and sockets.
 
 Every request goes through the same steps before its view: a request id (``X-Request-ID``
-honoured when sane), CORS preflight, authentication (JWT access token or ``gx_`` API
-token), per-principal rate limiting, body size and JSON checks. Every error leaves as
-``application/problem+json`` (``gateway.problems``).
+honoured when sane), CORS preflight, authentication (a JWT access token of a live login,
+see ``gateway.sessions``, or a ``gx_`` API token), per-principal rate limiting, body size
+and JSON checks. Every error leaves as ``application/problem+json`` (``gateway.problems``).
 
 Endpoint modules (listed in :data:`API_MODULES`) declare their routes with
 ``gateway.http.endpoint`` (body/query schemas, roles, paging, idempotency keys, the OpenAPI
@@ -41,8 +41,7 @@ from contextlib import contextmanager
 from importlib import import_module
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter,
-                               Histogram, generate_latest)
+from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -55,6 +54,8 @@ from guanxi_common.errors import Forbidden, GuanxiError, ServiceUnavailable
 
 from gateway import ratelimit, security, users
 from gateway.http import AUTHENTICATOR, PUBLIC_ATTR
+from gateway.lockout import Lockout, LockoutPolicy
+from gateway.sessions import SessionGuard
 from gateway.problems import (PROBLEM_CONTENT_TYPE, RateLimited, Unauthenticated, problem_for,
                               problem_headers)
 from gateway.rpc_pool import RpcPool
@@ -75,8 +76,9 @@ API_MODULES = (
     "gateway.api.reports",
 )
 
-#: Probes and metrics: no authentication, no rate limit (Kubernetes and Prometheus poll them).
-_UNGUARDED_ENDPOINTS = frozenset({"healthz", "readyz", "metrics"})
+#: Probes: no authentication, no rate limit (Kubernetes polls them). Metrics are not served
+#: here but on gunicorn's internal port (``gateway.metrics``).
+_UNGUARDED_ENDPOINTS = frozenset({"healthz", "readyz"})
 _REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 _JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _LATENCY_BUCKETS = (.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
@@ -119,6 +121,12 @@ def load_config(overrides=None):
         "GATEWAY_JWT_ISSUER": env("GATEWAY_JWT_ISSUER", "guanxi"),
         "GATEWAY_JWT_AUDIENCE": env("GATEWAY_JWT_AUDIENCE", "guanxi-api"),
         "GATEWAY_JWT_SECRET": None,  # None: security.load_secret() (env or var/ file)
+        "GATEWAY_SESSION_CHECK_SECONDS": env("GATEWAY_SESSION_CHECK_SECONDS", 5.0, float),
+        "GATEWAY_LOGIN_MAX_FAILURES": env("GATEWAY_LOGIN_MAX_FAILURES", 5, int),
+        "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": env("GATEWAY_LOGIN_ADDRESS_MAX_FAILURES", 20, int),
+        "GATEWAY_LOGIN_LOCKOUT_BASE": env("GATEWAY_LOGIN_LOCKOUT_BASE", 2.0, float),
+        "GATEWAY_LOGIN_LOCKOUT_MAX": env("GATEWAY_LOGIN_LOCKOUT_MAX", 300.0, float),
+        "GATEWAY_LOGIN_FAILURE_WINDOW": env("GATEWAY_LOGIN_FAILURE_WINDOW", 900.0, float),
         "GATEWAY_TRUSTED_PROXIES": env("GATEWAY_TRUSTED_PROXIES", 0, int),
         "READY_CHECK_TIMEOUT": ready_check_timeout(),
         "LOG_LEVEL": log_level(),
@@ -252,6 +260,16 @@ def token_service():
     return current_app.extensions["guanxi_tokens"]
 
 
+def lockout():
+    """The app's :class:`gateway.lockout.Lockout` (failed-login counters)."""
+    return current_app.extensions["guanxi_lockout"]
+
+
+def session_guard():
+    """The app's :class:`gateway.sessions.SessionGuard` (is the token's login alive?)."""
+    return current_app.extensions["guanxi_sessions"]
+
+
 # --- the application --------------------------------------------------------------------
 
 def create_app(config=None):
@@ -279,6 +297,14 @@ def create_app(config=None):
     app.extensions["guanxi_tokens"] = security.TokenService(
         secret, issuer=config["GATEWAY_JWT_ISSUER"], audience=config["GATEWAY_JWT_AUDIENCE"],
         access_ttl=config["GATEWAY_ACCESS_TTL"], refresh_ttl=config["GATEWAY_REFRESH_TTL"])
+    app.extensions["guanxi_lockout"] = Lockout(LockoutPolicy(
+        account_failures=config["GATEWAY_LOGIN_MAX_FAILURES"],
+        address_failures=config["GATEWAY_LOGIN_ADDRESS_MAX_FAILURES"],
+        base_seconds=config["GATEWAY_LOGIN_LOCKOUT_BASE"],
+        max_seconds=config["GATEWAY_LOGIN_LOCKOUT_MAX"],
+        window_seconds=config["GATEWAY_LOGIN_FAILURE_WINDOW"]))
+    app.extensions["guanxi_sessions"] = SessionGuard(
+        _app_session(app), check_seconds=config["GATEWAY_SESSION_CHECK_SECONDS"])
     app.extensions["guanxi_limiter"] = config.get("RATE_LIMITER") or ratelimit.make_limiter(
         config["GATEWAY_RATE_LIMIT"], config["GATEWAY_RATE_BURST"])
     pool = config.get("RPC_POOL")
@@ -297,6 +323,19 @@ def create_app(config=None):
     _register_operational_routes(app)
     register_blueprints(app)
     return app
+
+
+def _app_session(app):
+    """A short transaction on ``app``'s database, usable outside a request."""
+    @contextmanager
+    def open_session():
+        uow = UnitOfWork(app.extensions["guanxi_db"], "gateway")
+        try:
+            with uow:
+                yield uow.session
+        finally:
+            uow.close()
+    return open_session
 
 
 def register_blueprints(app):
@@ -357,8 +396,10 @@ def _authenticate():
             principal = users.authenticate_api_token(session, credentials)
     else:
         claims = token_service().verify(credentials, security.ACCESS)
+        session_guard().check(claims)
         principal = {"user_id": claims["sub"], "roles": claims["roles"],
-                     "region": claims.get("region"), "kind": claims["kind"], "token_id": None}
+                     "region": claims.get("region"), "kind": claims["kind"], "token_id": None,
+                     "session_id": claims.get("sid")}
     g.actor = security.principal_to_actor(principal, g.request_id)
     g.principal = principal
 
@@ -456,12 +497,11 @@ def _render_error(exc):
     return response
 
 
-# --- probes and metrics -----------------------------------------------------------------
+# --- probes -----------------------------------------------------------------------------
 
 def _register_operational_routes(app):
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.add_url_rule("/readyz", "readyz", _readyz)
-    app.add_url_rule("/metrics", "metrics", _metrics)
 
 
 def _check_broker(uri, timeout):
@@ -497,13 +537,3 @@ def _readyz():
     ready = all(value == "ok" for value in results.values())
     body = {"status": "ready" if ready else "not_ready", "checks": results}
     return jsonify(body), 200 if ready else 503
-
-
-def _metrics():
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # gunicorn with several workers: add up what every worker process recorded.
-        from prometheus_client import multiprocess
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

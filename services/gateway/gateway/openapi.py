@@ -3,19 +3,25 @@
 ``build_spec`` walks a :class:`gateway.http.Registry` (read from ``app.url_map``) and hands
 the very schema classes the endpoints load and dump to apispec's marshmallow plugin, so the
 document cannot describe a field, a route or a cap the code does not have. The blueprint
-serves it at ``/api/v1/openapi.json`` and a Swagger UI page at ``/api/v1/docs``; neither
+serves it at ``/api/v1/openapi.json`` and a Swagger UI page at ``/api/v1/docs`` (its files
+from the pinned ``swagger-ui-bundle`` package, under a Content-Security-Policy); neither
 needs credentials, the document is public by design (it holds no data).
 """
+import base64
+import functools
+import hashlib
 import html
 import json
-import re
+from pathlib import Path
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow import resolver as default_resolver
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Blueprint, Response, current_app, url_for
+import swagger_ui_bundle
+from flask import Blueprint, Response, current_app, send_from_directory, url_for
 from marshmallow import INCLUDE, Schema, fields
+from werkzeug.exceptions import NotFound
 
 from gateway import http
 from gateway.problems import PROBLEM_CONTENT_TYPE
@@ -23,7 +29,6 @@ from gateway.problems import PROBLEM_CONTENT_TYPE
 DEFAULT_TITLE = "Guanxi CRM API"
 DEFAULT_VERSION = "1.0.0"
 OPENAPI_VERSION = "3.0.3"
-SWAGGER_UI = "https://unpkg.com/swagger-ui-dist@5"
 EXTENSION_KEY = "gateway.openapi"  # app.extensions: {"title", "version", "spec"}
 
 #: Shared error responses: name, and the description a client sees in the docs.
@@ -256,36 +261,79 @@ def openapi_json():
                     mimetype="application/json")
 
 
+#: The Swagger UI files the docs page loads, served from the pinned ``swagger-ui-bundle``
+#: package (no CDN: nothing outside the gateway can change what runs on the page).
+_DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
+                "favicon-32x32.png": "image/png"}
+_DOCS_INIT = """window.ui = SwaggerUIBundle({
+  url: document.getElementById("swagger-ui").dataset.spec, dom_id: "#swagger-ui",
+  deepLinking: true, persistAuthorization: true, validatorUrl: null});
+"""
+#: Scripts and styles only from the gateway itself; Swagger UI sets style attributes and
+#: inlines SVG icons as data: URLs, the document and "Try it out" calls are same-origin.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
 _DOCS_PAGE = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-<link rel="stylesheet" href="{cdn}/swagger-ui.css">
+<link rel="icon" href="{icon}">
+<link rel="stylesheet" href="{css}" integrity="{css_sri}">
 </head>
 <body>
-<div id="swagger-ui"></div>
-<script src="{cdn}/swagger-ui-bundle.js" crossorigin></script>
-<script>
-window.ui = SwaggerUIBundle({{url: {spec_url}, dom_id: "#swagger-ui", deepLinking: true,
-  persistAuthorization: true}});
-</script>
+<div id="swagger-ui" data-spec="{spec_url}"></div>
+<script src="{bundle}" integrity="{bundle_sri}"></script>
+<script src="{init}" integrity="{init_sri}"></script>
 </body>
 </html>
 """
 
 
+def _subresource_integrity(data):
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+@functools.lru_cache(maxsize=None)
+def _asset_integrity(name):
+    return _subresource_integrity((Path(swagger_ui_bundle.swagger_ui_path) / name).read_bytes())
+
+
 @blueprint.get("/docs")
 @_public
 def docs():
-    """Swagger UI from a CDN, pointed at the document: no assets to ship or patch."""
-    spec_url = url_for("openapi.openapi_json")
+    """Swagger UI, pointed at the document; its files come from the gateway (with their
+    integrity hashes) under a Content-Security-Policy."""
+    asset = functools.partial(url_for, "openapi.docs_asset")
     title = current_app.extensions.get(EXTENSION_KEY, {}).get("title", DEFAULT_TITLE)
-    page = _DOCS_PAGE.format(title=html.escape(title), cdn=SWAGGER_UI,
-                             spec_url=_js_string(spec_url))
-    return Response(page, mimetype="text/html")
+    page = _DOCS_PAGE.format(
+        title=html.escape(title), spec_url=html.escape(url_for("openapi.openapi_json")),
+        icon=asset(name="favicon-32x32.png"),
+        css=asset(name="swagger-ui.css"), css_sri=_asset_integrity("swagger-ui.css"),
+        bundle=asset(name="swagger-ui-bundle.js"),
+        bundle_sri=_asset_integrity("swagger-ui-bundle.js"),
+        init=url_for("openapi.docs_init"), init_sri=_subresource_integrity(_DOCS_INIT.encode()))
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
 
 
-def _js_string(value):
-    """A JSON string literal safe inside a <script> element."""
-    return re.sub(r"[<>&]", lambda m: "\\u%04x" % ord(m[0]), json.dumps(value))
+@blueprint.get("/docs/init.js")
+@_public
+def docs_init():
+    response = Response(_DOCS_INIT, mimetype="text/javascript")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+@blueprint.get("/docs/assets/<name>")
+@_public
+def docs_asset(name):
+    if name not in _DOCS_ASSETS:
+        raise NotFound()
+    response = send_from_directory(swagger_ui_bundle.swagger_ui_path, name,
+                                   mimetype=_DOCS_ASSETS[name], max_age=86400)
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response

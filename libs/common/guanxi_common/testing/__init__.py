@@ -49,8 +49,12 @@ Fixtures
     at teardown are killed. For kill -9 and graceful-shutdown tests.
 ``fake_uow_factory(metadata, service_name="test", actor=None)``
     A :class:`~guanxi_common.testing.fakes.FakeUnitOfWork` on an in-memory SQLite database
-    holding ``metadata``'s tables (no migrations), events and inbox in memory; closed at
-    teardown. For application-layer tests where the database is not the point.
+    holding the tables of ``metadata`` (one ``MetaData`` or several; no migrations), events
+    and inbox in memory; closed at teardown. For application-layer tests where the database
+    is not the point.
+``calls``
+    A :class:`~guanxi_common.testing.spies.Calls` recorder: ``calls.watch(module, "name")``
+    records each call of ``module.name`` (which still runs), ``calls.names()`` lists them.
 """
 from guanxi_common.testing.broker import (  # noqa: F401  (the plugin's fixtures)
     amqp_uri, migrated_service_config, rpc_client, service_config_factory,
@@ -60,3 +64,4 @@ from guanxi_common.testing.databases import (  # noqa: F401
 )
 from guanxi_common.testing.fakes import FakeUnitOfWork, fake_uow_factory  # noqa: F401
 from guanxi_common.testing.processes import ServiceProcess, find_free_port, service_process  # noqa: F401
+from guanxi_common.testing.spies import calls  # noqa: F401

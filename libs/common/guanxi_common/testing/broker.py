@@ -100,6 +100,13 @@ def with_port(amqp_uri, port):
     return urlunparse(parts._replace(netloc=f"{netloc}:{port}"))
 
 
+def proxy_to_broker(amqp_uri):
+    """A started :class:`TcpProxy` to the broker of ``amqp_uri`` and the URI through it."""
+    parts = urlparse(amqp_uri)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672).start()
+    return proxy, with_port(amqp_uri, proxy.port)
+
+
 class TcpProxy:
     """Forwards a local port to the broker; ``cut()`` drops every connection and refuses
     new ones (a broker outage), ``restore()`` listens again on the same port."""
@@ -143,7 +150,7 @@ class TcpProxy:
                 if not data:
                     break
                 dst.sendall(data)
-        except OSError:
+        except (OSError, EOFError):  # green sockets say EOFError once closed
             pass
         finally:
             for sock in (src, dst):

@@ -7,9 +7,13 @@ SQLite database — except for where events and deliveries go:
 ``with uow:``
     Commits on a clean exit, rolls back on an exception; entering it again while active
     opens a SAVEPOINT (released or rolled back on the inner exit), as the real one does.
+``metadata``
+    One ``MetaData`` or several (e.g. ``(Base.metadata, messaging_metadata)`` for a
+    service whose commands read or clear the outbox and inbox tables, as the migrations
+    make them).
 ``uow.session``
     A SQLAlchemy session on a private in-memory SQLite database holding
-    ``metadata.create_all()`` (no alembic), foreign keys on as in production. Commits are
+    ``create_all()`` of each metadata (no alembic), foreign keys on as in production. Commits are
     real: a test may commit, roll back and read back. ``session_class`` is the service's
     own ``Session`` subclass where it has one (its session-event hooks then run here too).
 ``uow.actor``
@@ -26,7 +30,7 @@ SQLite database — except for where events and deliveries go:
 ``uow.commits``
     How many outermost ``with uow:`` blocks have committed.
 
-The schema is built once per ``metadata`` and process; each fake gets a copy through
+The schema is built once per ``metadata`` (or tuple of them) and process; each fake gets a copy through
 SQLite's backup API (well under a millisecond for a service's schema, against tens of
 milliseconds for ``create_all``), so fakes never share data.
 
@@ -41,33 +45,41 @@ import sqlite3
 import threading
 
 import pytest
+from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
 from guanxi_common.engine import make_engine
 from guanxi_common.events import make_event
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 
-_templates = {}  # id(metadata) -> (metadata, sqlite3 connection holding the schema)
+_templates = {}  # ids of the metadata -> (the metadata, sqlite3 connection holding the schema)
 _templates_lock = threading.Lock()
 
 
+def _as_tuple(metadata):
+    return (metadata,) if isinstance(metadata, MetaData) else tuple(metadata)
+
+
 def _schema_template(metadata):
+    metadata = _as_tuple(metadata)
+    key = tuple(map(id, metadata))
     with _templates_lock:
-        entry = _templates.get(id(metadata))
-        if entry is None or entry[0] is not metadata:
+        entry = _templates.get(key)
+        if entry is None or any(kept is not given for kept, given in zip(entry[0], metadata)):
             engine = make_engine("sqlite://")
-            metadata.create_all(engine)
+            for each in metadata:
+                each.create_all(engine)
             template = sqlite3.connect(":memory:", check_same_thread=False)
             with engine.connect() as conn:
                 conn.connection.dbapi_connection.backup(template)
             engine.dispose()
-            entry = _templates[id(metadata)] = (metadata, template)
+            entry = _templates[key] = (metadata, template)
         return entry[1]
 
 
 def sqlite_engine_for(metadata):
-    """A fresh in-memory SQLite engine (as ``make_engine`` sets it up) holding
-    ``metadata``'s tables; the schema is built once per process and copied."""
+    """A fresh in-memory SQLite engine (as ``make_engine`` sets it up) holding the tables of
+    ``metadata`` (one or several); the schema is built once per process and copied."""
     template = _schema_template(metadata)
     engine = make_engine("sqlite://")
     with engine.connect() as conn:
