@@ -5,12 +5,12 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
 
 from customer.service import CustomerService
 from guanxi_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from guanxi_common.testing.broker import bind_queue, get_messages
 
 from customer_testkit import ADMIN, REP, REP2
 
@@ -30,23 +30,7 @@ def customer_service(container_factory, customer_config):
 @pytest.fixture
 def event_queue(customer_config):
     """A queue bound to customer.events, declared before anything is published."""
-    with Connection(customer_config["AMQP_URI"]) as conn:
-        queue = Queue(f"test-{uuid.uuid4().hex}", Exchange("customer.events", "topic", durable=True),
-                      routing_key="customer.#", auto_delete=False)
-        queue.maybe_bind(conn)
-        queue.declare()
-    return queue
-
-
-def drain(amqp_uri, queue, count, timeout=10):
-    got = []
-    with Connection(amqp_uri) as conn:
-        with conn.SimpleQueue(queue) as simple:
-            while len(got) < count:
-                message = simple.get(timeout=timeout)
-                got.append(message)
-                message.ack()
-    return got
+    return bind_queue(customer_config["AMQP_URI"], "customer.events", routing_key="customer.#")
 
 
 def test_create_get_search_over_rpc(customer_service, rpc_client):
@@ -91,7 +75,7 @@ def test_events_leave_through_the_outbox(customer_service, rpc_client, event_que
     admin = rpc_client(ADMIN)
     number = admin.customer.create({"party_type": "company", "name": "事件测试有限公司"})["customer"]["number"]
     admin.customer.update(number, {"tier": "A"})
-    messages = drain(customer_config["AMQP_URI"], event_queue, 2)
+    messages = get_messages(customer_config["AMQP_URI"], event_queue, 2, timeout=10)
     bodies = [json.loads(m.body) if isinstance(m.body, (str, bytes)) else m.payload for m in messages]
     assert [b["type"] for b in bodies] == ["customer.created", "customer.updated"]
     assert [b["aggregate"]["version"] for b in bodies] == [1, 2]

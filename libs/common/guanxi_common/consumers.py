@@ -114,6 +114,15 @@ def declare_topology(amqp_uri, service, delays_ms, ssl=None):
             channel.close()
 
 
+def declare_dead_letter_queue(amqp_uri, service, ssl=None):
+    with get_connection(amqp_uri, ssl) as conn:
+        channel = conn.channel()
+        try:
+            dead_letter_queue(service)(channel).declare()
+        finally:
+            channel.close()
+
+
 def publish_raw(amqp_uri, body, exchange, routing_key, headers, content_type=None,
                 content_encoding=None, properties=None, ssl=None, login_method=None):
     """Publish bytes exactly as given, persistent, confirmed and mandatory (an unroutable

@@ -28,6 +28,7 @@ import logging
 import sys
 from functools import partial
 
+import eventlet
 import kombu.serialization
 from nameko.amqp.publish import DEFAULT_TRANSPORT_OPTIONS, Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
@@ -40,8 +41,12 @@ from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer, get_rpc_exchange
 
 from guanxi_common import metrics
+from guanxi_common.consumers import (
+    POISON_REASON, declare_dead_letter_queue, park_message, poison_headers,
+)
 from guanxi_common.context import ContextHeaderError, context_from_headers
-from guanxi_common.errors import ValidationFailed, domain_rules
+from guanxi_common.errors import ServiceUnavailable, ValidationFailed, domain_rules
+from guanxi_common.inflight import InflightGuard
 from guanxi_common.rpc.wire import RPC_REPLY_OPTIONS, serialize_error
 from guanxi_common.rules import DomainRuleError
 
@@ -78,6 +83,14 @@ class _Rejected(Exception):
 
 class GuardedRpcConsumer(RpcConsumer):
     queue_consumer = GuardedQueueConsumer()
+    inflight = InflightGuard()
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        # where a request that killed its consumer is parked (see guanxi_common.inflight)
+        declare_dead_letter_queue(config[AMQP_URI_CONFIG_KEY], self.container.service_name,
+                                  config.get(AMQP_SSL_CONFIG_KEY))
 
     # ---- entry from the queue consumer (one managed thread per message)
     def handle_message(self, body, message):
@@ -132,9 +145,9 @@ class GuardedRpcConsumer(RpcConsumer):
         return {kombu.serialization.registry.name_to_type.get(n, n) for n in names}
 
     # ---- outcomes
-    def reject(self, message, reason, error):
+    def reject(self, message, reason, error, level=logging.WARNING):
         self._count(reason)
-        self._log_rejection(message, reason, error)
+        self._log_rejection(message, reason, error, level)
         if self._can_reply(message):
             self._safe_reply(message, None, error)
         self._ack(message)
@@ -144,7 +157,38 @@ class GuardedRpcConsumer(RpcConsumer):
         exc = exc_info[1] if exc_info else None
         result, reply_exc_info = self._safe_reply(message, result, exc)
         self._ack(message)
+        self.inflight.release(self.inflight_key(message))
         return result, (reply_exc_info or exc_info)
+
+    # ---- the poison guard
+    def admit(self, message):
+        return self.inflight.admit(self.queue.name, message.properties["correlation_id"],
+                                   message)
+
+    def inflight_key(self, message):
+        ledger = self.inflight.ledger
+        return ledger.key(self.queue.name, message.properties["correlation_id"]) if ledger else None
+
+    def park_poison(self, message, key, verdict, method):
+        """Park a request that killed its previous consumer and answer it as unavailable:
+        it may have had part of its effect, and it is not run again."""
+        config = self.container.config
+        service = self.container.service_name
+        try:
+            park_message(config[AMQP_URI_CONFIG_KEY], service, message, self.queue.name,
+                         method, poison_headers(verdict), config.get(AMQP_SSL_CONFIG_KEY),
+                         config.get(LOGIN_METHOD_CONFIG_KEY))
+        except Exception:
+            # still in the ledger as it was: the next delivery is judged the same way
+            _log.exception("could not park a poison RPC request; requeueing it")
+            eventlet.sleep(1)
+            self.requeue_message(message)
+            return
+        self.reject(message, POISON_REASON, ServiceUnavailable(
+            f"{method}: the request was being handled when the service stopped; "
+            "it is not run again", {"service": service, "method": method.split(".", 1)[-1],
+                                    "reason": POISON_REASON}), level=logging.ERROR)
+        self.inflight.release(key)
 
     def note_dropped_header(self, message, header):
         self._count("dropped_call_id_stack")
@@ -155,9 +199,9 @@ class GuardedRpcConsumer(RpcConsumer):
     def _count(self, reason):
         metrics.MALFORMED_MESSAGES.labels(self.container.service_name, reason).inc()
 
-    def _log_rejection(self, message, reason, error):
+    def _log_rejection(self, message, reason, error, level=logging.WARNING):
         props = message.properties
-        _log.warning("rejected malformed RPC request (%s): %s", reason, error, extra={
+        _log.log(level, "rejected RPC request (%s): %s", reason, error, extra={
             "reason": reason,
             "routing_key": message.delivery_info.get("routing_key"),
             "content_type": props.get("content_type"),
@@ -256,12 +300,30 @@ class Rpc(NamekoRpc):
                 f"wrong arguments for {method}: {exc}", {"_arguments": [str(exc)]}))
 
         context_data = self.unpack_message_headers(message)
+        consumer = self.rpc_consumer
+        key, verdict = consumer.admit(message)
+        if verdict is not None:
+            consumer.park_poison(message, key, verdict,
+                                 f"{self.container.service_name}.{self.method_name}")
+            return
         try:
-            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
-                                        handle_result=partial(self.handle_result, message))
+            worker_ctx = self.container.spawn_worker(
+                self, args, kwargs, context_data=context_data,
+                handle_result=partial(self.handle_result, message))
         except ContainerBeingKilled:
             # Another instance will take it: this is shutdown, not a bad request.
-            self.rpc_consumer.requeue_message(message)
+            consumer.inflight.release(key)
+            consumer.requeue_message(message)
+            return
+        except Exception:
+            consumer.inflight.release(key)
+            raise
+        consumer.inflight.running(key, worker_ctx)
+
+    def kill(self):
+        # Before Nameko kills the workers: one that already died killed the container.
+        self.rpc_consumer.inflight.blame_crashed_workers()
+        super().kill()
 
 
 def _domain_refusal_as_violation(exc_info):
