@@ -3,20 +3,20 @@ event propagation from the customer service to the sales replica, and the raw br
 publish-to-consume baseline.
 
 ``ensure_sales_database(customer_db)`` returns
-``var/bench/sales-<customer db stem>-s<sales.demo.GENERATOR_VERSION>.db``, building it when
-missing: the sales migrations; every customer of the benchmark customer database put into
-the replica with ``sales.replica.apply_record`` (its stored record at its version, what
-the customer events do); the demo catalogue (``sales.demo.PRODUCTS``) created with
-``sales.products.create_product``; and the replica's catch-up recorded as done, so the
-service does not fetch the export at start. Written under a temporary name and renamed
+``var/bench/sales-<customer db stem>-s<sales.tools.demo.GENERATOR_VERSION>.db``, building it
+when missing: the sales migrations; every customer of the benchmark customer database put
+into the replica with ``sales.application.replica.apply_record`` (its stored record at its
+version, what the customer events do); the demo catalogue (``sales.tools.demo.PRODUCTS``)
+created with ``sales.application.products.create_product``; and the replica's catch-up
+recorded as done, so the service does not fetch the export at start. Written under a temporary name and renamed
 when complete. Each run works on a copy (``working_copy``), so the orders it places do not
 pile up in the cache.
 
 The measurements (called by bench/run.py with the services running):
 
 * :func:`order_loop` — ``sales.place_order`` calls, each for a buyer of the bench set
-  (``sales.demo.bench_customers``: orderable sold-to customers, with other customers as
-  ship-to / bill-to / payer where the buyer lacks the role) with 2-3 catalogue lines:
+  (``sales.tools.demo.bench_customers``: orderable sold-to customers, with other customers
+  as ship-to / bill-to / payer where the buyer lacks the role) with 2-3 catalogue lines:
   every call prices the lines, locks the payer, computes its exposure (open orders +
   unpaid invoices) and stores the order with its transition and outbox events
   (``order.placed`` and ``order.confirmed`` or ``order.credit_held``).
@@ -24,8 +24,8 @@ The measurements (called by bench/run.py with the services running):
   service; the client notes the wall-clock time when the RPC returns, then polls the sales
   database (read-only SQLite connection, every 2 ms) until the replica row reaches the
   version the update returned, and takes the row's ``updated_at``, which the sales event
-  handler (``sales.replica.apply_record``) stamps inside its transaction just before the
-  commit. Latency = that stamp - the return time. Both clocks are the host's real-time
+  handler (``sales.application.replica.apply_record``) stamps inside its transaction just
+  before the commit. Latency = that stamp - the return time. Both clocks are the host's real-time
   clock (microseconds); the handler's commit follows its stamp by a fraction of a
   millisecond, which the figure leaves out; the poll interval does not enter it.
 * :func:`publish_consume_samples` — the same hop without the services: raw pika publishes

@@ -17,12 +17,12 @@ transaction.
 **Sales** (skipped with ``--no-sales``). Applies the sales migrations, then:
 
 1. puts the customers created by this run into the sales replica with
-   ``sales.replica.apply_record`` — their current record at its version, exactly what the
-   ``customer.created``/``customer.updated`` events will do (when the sales service later
-   consumes those events they are older or equal and change nothing);
-2. creates the catalogue of ``sales.demo`` (``products.create_product``; existing SKUs are
-   kept) and carries out the timeline ``sales.demo.generate`` plans for those customers
-   over the two years before now, oldest first, through the sales application layer with
+   ``sales.application.replica.apply_record`` — their current record at its version,
+   exactly what the ``customer.created``/``customer.updated`` events will do (when the
+   sales service later consumes those events they are older or equal and change nothing);
+2. creates the catalogue of ``sales.tools.demo`` (``products.create_product``; existing SKUs
+   are kept) and carries out the timeline ``sales.tools.demo.generate`` plans for those
+   customers over the two years before now, oldest first, through the sales application layer with
    the wire input validated by the RPC's schemas: ``opportunities.create_opportunity /
    move_stage / win / lose``, ``quotes.create_quote / send_quote / accept_quote /
    reject_quote``, ``orders.place_order / release_order / cancel_order / ship_order``,
@@ -303,7 +303,7 @@ def apply_to_replica(sessions, customer_records, request="seed", batch=500):
 
 
 def replica_facts(sessions, customer_ids, chunk=500):
-    """``sales.demo.CustomerFacts`` of the replica rows of ``customer_ids``, by number."""
+    """``sales.tools.demo.CustomerFacts`` of the replica rows of ``customer_ids``, by number."""
     rows = []
     with sessions() as session:
         for i in range(0, len(customer_ids), chunk):
@@ -351,7 +351,7 @@ class Backdates:
 
 
 class SalesExecutor:
-    """Carries out a ``sales.demo`` plan step by step (see the module doc)."""
+    """Carries out a ``sales.tools.demo`` plan step by step (see the module doc)."""
 
     SCHEMAS = {"opportunity.create": OpportunityCreateSchema, "quote.create": QuoteCreateSchema,
                "order.place": PlaceOrderSchema, "payment.record": PaymentSchema,

@@ -7,11 +7,8 @@ the DLQ with the reason (events), counted and logged. A bad ``call_id_stack`` (t
 only) is dropped and the message handled.
 """
 import json
-import time
 import uuid
 
-import amqp
-import eventlet
 import pytest
 from kombu import Connection, Exchange, Producer
 from nameko.extensions import DependencyProvider
@@ -24,7 +21,7 @@ from guanxi_common.errors import ValidationFailed
 from guanxi_common.dlq_cli import list_parked
 from guanxi_common.events import dumps, make_event
 from guanxi_common.rpc import deserialize_error, rpc
-from guanxi_common.testing.broker import queue_depth
+from guanxi_common.testing.broker import open_raw_rpc, queue_depth
 from guanxi_common.testing.waiting import wait_for
 
 RPC_SERVICE = "headered"
@@ -86,29 +83,18 @@ def headered(container_factory, service_config_factory):
 
 @pytest.fixture
 def raw_rpc(amqp_uri):
-    with Connection(amqp_uri) as conn:
-        conn.connect()
-        channel = conn.channel()
-        reply_key = f"test-reply-{uuid.uuid4().hex}"
-        channel.exchange_declare("nameko-rpc", "topic", durable=True, auto_delete=False)
-        channel.queue_declare(reply_key, exclusive=True, auto_delete=True)
-        channel.queue_bind(reply_key, "nameko-rpc", reply_key)
-
+    with open_raw_rpc(amqp_uri) as raw:
         def call(headers, method="whoami", timeout=5.0):
             correlation_id = str(uuid.uuid4())
-            channel.basic_publish(
-                amqp.Message(json.dumps({"args": [], "kwargs": {}}).encode(),
-                             content_type="application/json", reply_to=reply_key,
-                             correlation_id=correlation_id, application_headers=headers),
-                exchange="nameko-rpc", routing_key=f"{RPC_SERVICE}.{method}")
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                message = channel.basic_get(reply_key, no_ack=True)
-                if message is not None:
-                    assert message.properties["correlation_id"] == correlation_id
-                    return json.loads(message.body)
-                eventlet.sleep(0.02)
-            return None
+            raw.publish(json.dumps({"args": [], "kwargs": {}}).encode(),
+                        f"{RPC_SERVICE}.{method}", content_type="application/json",
+                        reply_to=raw.reply_to, correlation_id=correlation_id,
+                        application_headers=headers)
+            message = raw.get_reply(timeout)
+            if message is None:
+                return None
+            assert message.properties["correlation_id"] == correlation_id
+            return json.loads(message.body)
 
         yield call
 

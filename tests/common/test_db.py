@@ -13,20 +13,11 @@ from guanxi_common.config import service_config
 from guanxi_common.context import Actor
 from guanxi_common.engine import make_engine, write_lock
 from guanxi_common.events import dumps
-from guanxi_common.messaging_models import inbox_events, messaging_metadata, outbox_events
+from guanxi_common.messaging_models import inbox_events, outbox_events
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory, session_scope
-from outbox_app.service import SERVICE, LocalOutboxApp, add_note, metadata, notes
+from outbox_app.service import SERVICE, LocalOutboxApp, add_note, app_engine, notes
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    metadata.create_all(engine)
-    messaging_metadata.create_all(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -255,9 +246,7 @@ def test_sqlite_unit_of_work_takes_the_write_lock_up_front(tmp_path):
     import sqlite3
 
     path = tmp_path / "shared.db"
-    engine = make_engine(f"sqlite:///{path}")
-    metadata.create_all(engine)
-    messaging_metadata.create_all(engine)
+    engine = app_engine(f"sqlite:///{path}")
     uow = UnitOfWork(make_session_factory(engine), SERVICE, Actor.system())
     other = sqlite3.connect(path, timeout=0.2, isolation_level=None)  # no in-process lock
     try:

@@ -14,14 +14,13 @@ from sqlalchemy import select
 
 from guanxi_common.config import service_config
 from guanxi_common.context import Actor
-from guanxi_common.engine import make_engine
 from guanxi_common.events import dumps, events_exchange, make_event
-from guanxi_common.messaging_models import messaging_metadata, outbox_events
+from guanxi_common.messaging_models import outbox_events
 from guanxi_common.testing.broker import (TcpProxy, bind_queue, get_messages, queue_depth,
                                          with_port)
 from guanxi_common.testing.waiting import wait_for
 from guanxi_common.unit_of_work import session_scope
-from outbox_app.service import SERVICE, LocalOutboxApp, metadata
+from outbox_app.service import SERVICE, LocalOutboxApp, app_engine
 
 EXCHANGE = f"{SERVICE}.events"
 TESTS_COMMON = Path(__file__).resolve().parent
@@ -29,15 +28,6 @@ TESTS_COMMON = Path(__file__).resolve().parent
 
 def sample(name, labels=None):
     return REGISTRY.get_sample_value(name, labels or {"service": SERVICE}) or 0.0
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    metadata.create_all(engine)
-    messaging_metadata.create_all(engine)
-    yield engine
-    engine.dispose()
 
 
 def outbox_rows(engine):
@@ -143,9 +133,7 @@ def test_disabled_relay_keeps_rows_for_a_later_relay(container_factory, amqp_uri
 
 def test_broker_outage_keeps_rows_and_order_then_resumes(container_factory, rabbit_config,
                                                          sqlite_url):
-    engine = make_engine(sqlite_url)
-    metadata.create_all(engine)
-    messaging_metadata.create_all(engine)
+    engine = app_engine(sqlite_url)
     amqp_uri = rabbit_config["AMQP_URI"]
     queue = bind_queue(amqp_uri, EXCHANGE)
     proxy = TcpProxy().start()

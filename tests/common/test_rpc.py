@@ -3,7 +3,6 @@ import json
 import time
 import uuid
 
-import amqp
 import eventlet
 import pytest
 from kombu import Connection
@@ -19,6 +18,7 @@ from guanxi_common.errors import (
 )
 from guanxi_common.rpc import ServiceRpc, cluster_rpc, deserialize_error, rpc
 from guanxi_common.rules import DomainRuleError
+from guanxi_common.testing.broker import open_raw_rpc
 
 
 class DuplicatePhone(Conflict):
@@ -115,33 +115,8 @@ def guarded(container_factory, service_config_factory):
 @pytest.fixture
 def raw(amqp_uri):
     """A raw AMQP channel plus a private reply queue bound to nameko-rpc."""
-    with Connection(amqp_uri) as conn:
-        conn.connect()
-        channel = conn.channel()
-        reply_key = f"test-reply-{uuid.uuid4().hex}"
-        channel.exchange_declare("nameko-rpc", "topic", durable=True, auto_delete=False)
-        channel.queue_declare(reply_key, exclusive=True, auto_delete=True)
-        channel.queue_bind(reply_key, "nameko-rpc", reply_key)
-
-        class Raw:
-            reply_to = reply_key
-
-            @staticmethod
-            def publish(body, routing_key="guarded.echo", **properties):
-                channel.basic_publish(amqp.Message(body, **properties), exchange="nameko-rpc",
-                                      routing_key=routing_key)
-
-            @staticmethod
-            def get_reply(timeout=5.0):
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline:
-                    message = channel.basic_get(reply_key, no_ack=True)
-                    if message is not None:
-                        return message
-                    eventlet.sleep(0.02)
-                return None
-
-        yield Raw
+    with open_raw_rpc(amqp_uri) as raw:
+        yield raw
 
 
 GOOD = json.dumps({"args": ["hi"], "kwargs": {}}).encode()

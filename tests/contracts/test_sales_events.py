@@ -7,16 +7,11 @@ they emit must load in the producer's schema and in every consumer's schema
 (``CONSUMED_EVENTS`` of any module under ``guanxi_common.contracts``). The structural check
 proves more than the samples can: no consumer requires what sales may leave out, and none
 narrows what sales may send."""
-import importlib
-import pkgutil
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import pytest
 from marshmallow import fields, validate
-from sqlalchemy import MetaData
 
-import guanxi_common.contracts
 from guanxi_common.contracts import compatibility
 from guanxi_common.contracts.fields import StrictSchema
 from guanxi_common.contracts.sales import events as contract
@@ -27,38 +22,15 @@ from guanxi_common.contracts.sales.orders import OrderLinesSchema, PlaceOrderSch
 from guanxi_common.contracts.sales.products import ProductCreateSchema
 from guanxi_common.contracts.sales.quotes import QuoteCreateSchema
 from guanxi_common.context import Actor
-from guanxi_common.messaging_models import messaging_metadata
-from guanxi_common.testing import FakeUnitOfWork
+from guanxi_common.testing.contracts import (assert_every_consumer_loads,
+                                             assert_no_consumer_narrows, consumers_of)
 from guanxi_common.validation import load
-from sales.adapters.models import Base, CustomerReplica, PipelineStage
 from sales.application import (activities, billing, opportunities, orders, products,
                                quotes)
-from sales.domain.funnel import DEFAULT_PIPELINE
+
+from sales_testkit import add_customer, fake_sales_uow
 
 ADMIN = Actor(user_id="admin-1", roles=frozenset({"admin"}), request_id="req-contract")
-SCHEMA = MetaData()
-for table in (*Base.metadata.tables.values(), *messaging_metadata.tables.values()):
-    table.to_metadata(SCHEMA)
-
-
-def consumers_of(source, event_type):
-    """{contract module: {schema_version: schema}} of everyone who reads this event."""
-    modules = (importlib.import_module(info.name) for info in pkgutil.walk_packages(
-        guanxi_common.contracts.__path__, guanxi_common.contracts.__name__ + "."))
-    return {module.__name__: versions for module in modules
-            if (versions := getattr(module, "CONSUMED_EVENTS", {}).get((source, event_type)))}
-
-
-def _customer(session, number, **columns):
-    values = {"name": f"合同测试客户{number}", "party_type": "company", "status": "active",
-              "roles": ["sold_to", "ship_to", "bill_to", "payer"], "credit_currency": "CNY",
-              "credit_policy": "none", "owner_id": "rep-1", "province": "广东", "version": 1,
-              "updated_at": datetime.now(timezone.utc), **columns}
-    row = CustomerReplica(id=f"00000000-0000-4000-8000-{number:012d}", number=f"C{number:08d}",
-                          **values)
-    session.add(row)
-    session.flush()
-    return row
 
 
 def _lines(quantity="1"):
@@ -68,15 +40,11 @@ def _lines(quantity="1"):
 @pytest.fixture(scope="module")
 def emitted():
     """Every envelope of a sales life, in the order the commands emitted them."""
-    uow = FakeUnitOfWork(SCHEMA, "sales", ADMIN)
+    uow = fake_sales_uow(ADMIN)
     with uow:
-        for stage in DEFAULT_PIPELINE:  # what migration 0002 loads
-            uow.session.add(PipelineStage(code=stage.code, name=stage.name, position=stage.order,
-                                          probability=stage.probability, is_won=stage.is_won,
-                                          is_lost=stage.is_lost))
-        buyer = _customer(uow.session, 1)
-        tight = _customer(uow.session, 2, credit_limit=Decimal("150.00"), credit_policy="block")
-        unregioned = _customer(uow.session, 3, province=None, owner_id=None)
+        buyer = add_customer(uow.session)
+        tight = add_customer(uow.session, credit_limit="150.00", credit_policy="block")
+        unregioned = add_customer(uow.session, province=None, owner_id=None)
         products.create_product(uow, load(ProductCreateSchema(), {
             "sku": "TEA-1", "name": "铁观音", "list_price": "100.00", "unit_cost": "55.00"}))
     with uow:
@@ -149,14 +117,7 @@ def test_every_published_type_is_emitted_and_nothing_else(emitted):
 
 @pytest.mark.parametrize("event_type", sorted(contract.PUBLISHED_EVENTS))
 def test_what_the_producer_emits_loads_in_its_schema_and_every_consumers(emitted, event_type):
-    consumers = consumers_of("sales", event_type)
-    for event in samples(emitted, event_type):
-        version = event["schema_version"]
-        assert event["source"] == "sales"
-        contract.PUBLISHED_EVENTS[event_type][version]().load(event["data"])
-        for module, versions in consumers.items():
-            assert version in versions, f"{module} does not read version {version}"
-            versions[version]().load(event["data"])
+    assert_every_consumer_loads(contract.PUBLISHED_EVENTS, "sales", samples(emitted, event_type))
 
 
 def test_activity_logged_has_a_consumer_the_samples_reach():
@@ -165,11 +126,7 @@ def test_activity_logged_has_a_consumer_the_samples_reach():
 
 @pytest.mark.parametrize("event_type", sorted(contract.PUBLISHED_EVENTS))
 def test_no_consumer_requires_more_or_accepts_less_than_the_producer_declares(event_type):
-    producer = contract.PUBLISHED_EVENTS[event_type]
-    for module, versions in consumers_of("sales", event_type).items():
-        for version, consumer in versions.items():
-            assert version in producer, f"{module} reads version {version}, never published"
-            assert compatibility.problems(producer[version], consumer) == [], module
+    assert_no_consumer_narrows(contract.PUBLISHED_EVENTS, "sales", event_type)
 
 
 def test_the_structural_check_catches_a_new_requirement_and_a_narrowing():

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from kombu import Connection
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
 

@@ -9,14 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import requests
 
 from guanxi_common.config import PROJECT_ROOT
 from guanxi_common.unit_of_work import session_scope
 from guanxi_common.testing import find_free_port
-from guanxi_common.testing.broker import TcpProxy, with_port
 
 JWT_SECRET = "e2e-" + "k" * 44
 ADMIN_PASSWORD = "e2e-admin-password"
@@ -39,13 +37,6 @@ def password_of(username):
     if username in EXTRA_USERS:
         return EXTRA_USERS[username][0]
     return demo_password(username[len("demo_"):])
-
-
-def broker_proxy(amqp_uri):
-    """A started :class:`TcpProxy` to the broker of ``amqp_uri`` and the URI through it."""
-    parts = urlparse(amqp_uri)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672).start()
-    return proxy, with_port(amqp_uri, proxy.port)
 
 
 class GunicornGateway:
@@ -162,17 +153,6 @@ def assert_problem(response, status, code=None):
     if code is not None:
         assert body["code"] == code, body
     return body
-
-
-def wait_until(predicate, timeout=20.0, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        time.sleep(interval)
 
 
 def company(name, province="广东", **extra):

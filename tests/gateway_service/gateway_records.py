@@ -1,11 +1,27 @@
 """Canned service answers for the fake-pool endpoint tests: records shaped as the customer
 and sales services send them on the wire (strings for money and times, every field
-present), so the gateway's response schemas dump them as they would a real answer."""
+present), so the gateway's response schemas dump them as they would a real answer.
+
+Each one is checked against the service's answer schema in ``guanxi_common.contracts``
+(:func:`as_the_contract_says`): a field the contract adds, drops, renames or stops
+allowing null in breaks these fixtures, not only the services' own tests."""
 import itertools
 import uuid
 
+from guanxi_common.contracts import customer as customer_contract
+from guanxi_common.contracts.sales import activities, billing, orders, products
+
 NOW = "2026-03-02T08:00:00.000000Z"
 _history_ids = itertools.count(1)
+
+
+def as_the_contract_says(schema, record):
+    """``record``, once it is shown to carry exactly the fields of the contract's answer
+    ``schema`` and to load in it (kinds, choices, nulls)."""
+    declared = {field.data_key or name for name, field in schema().fields.items()}
+    assert set(record) == declared, (schema.__name__, set(record) ^ declared)
+    schema().load(record)
+    return record
 
 
 def customer_record(number="C00000001", name="深圳华为技术有限公司", **changes):
@@ -24,13 +40,14 @@ def customer_record(number="C00000001", name="深圳华为技术有限公司", *
         "version": 1, "created_at": NOW, "updated_at": NOW,
     }
     record.update(changes)
-    return record
+    return as_the_contract_says(customer_contract.CustomerRecordSchema, record)
 
 
 def customer_summary(record):
     keys = ("id", "number", "party_type", "name", "status", "tier", "province", "city",
             "owner_id", "credit_code", "version")
-    return {key: record[key] for key in keys}
+    return as_the_contract_says(customer_contract.CustomerSummarySchema,
+                                {key: record[key] for key in keys})
 
 
 def page(items, total=None, page_number=1, page_size=20, total_exact=True):
@@ -38,10 +55,11 @@ def page(items, total=None, page_number=1, page_size=20, total_exact=True):
             "total_exact": total_exact, "page": page_number, "page_size": page_size}
 
 
-def history_entry(version, action, field=None, actor_id="u-admin"):
-    return {"id": next(_history_ids), "version": version, "action": action, "field": field,
-            "old_value": None, "new_value": None, "actor_id": actor_id, "request_id": "r-1",
-            "reason": None, "changed_at": NOW}
+def history_entry(version, action, field="name", actor_id="u-admin"):
+    return as_the_contract_says(customer_contract.HistoryEntrySchema, {
+        "id": next(_history_ids), "version": version, "action": action, "field": field,
+        "old_value": None, "new_value": None, "actor_id": actor_id, "request_id": "r-1",
+        "reason": None, "changed_at": NOW})
 
 
 def relationship(from_customer, to_customer, type_="holding_of", direction="outgoing",
@@ -52,7 +70,7 @@ def relationship(from_customer, to_customer, type_="holding_of", direction="outg
               "valid_from": None, "valid_to": None, "note": None, "created_at": NOW,
               "direction": direction, "label": "holding of"}
     record.update(changes)
-    return record
+    return as_the_contract_says(customer_contract.RelationshipListItemSchema, record)
 
 
 def product(sku="TEA-1", **changes):
@@ -61,7 +79,7 @@ def product(sku="TEA-1", **changes):
               "unit_cost": "55.00", "tax_rate": "0.1300", "active": True,
               "created_at": NOW, "updated_at": NOW}
     record.update(changes)
-    return record
+    return as_the_contract_says(products.ProductOut, record)
 
 
 def party(number="C00000001", name="深圳华为技术有限公司"):
@@ -88,14 +106,15 @@ def order(number="SO-2026-000001", status="confirmed", sold_to="C00000001", **ch
         "payer": party(sold_to),
     }
     record.update(changes)
-    return record
+    return as_the_contract_says(orders.OrderOut, record)
 
 
 def order_summary(record):
     keys = ("id", "number", "status", "owner_id", "region", "currency", "net", "gross",
             "margin", "ordered_at", "version")
-    return {**{key: record[key] for key in keys}, "credit_outcome": record["credit"]["outcome"],
-            "sold_to": record["sold_to"]["number"], "payer": record["payer"]["number"]}
+    return as_the_contract_says(orders.OrderSummaryOut, {
+        **{key: record[key] for key in keys}, "credit_outcome": record["credit"]["outcome"],
+        "sold_to": record["sold_to"]["number"], "payer": record["payer"]["number"]})
 
 
 def invoice(number="INV-2026-000001", order_number="SO-2026-000001", customer="C00000001",
@@ -106,7 +125,7 @@ def invoice(number="INV-2026-000001", order_number="SO-2026-000001", customer="C
               "terms_days": 30, "due_date": "2026-04-01", "status": "open",
               "created_at": NOW, "order": order_number, "customer": customer}
     record.update(changes)
-    return record
+    return as_the_contract_says(billing.InvoiceOut, record)
 
 
 def payment(invoice_number="INV-2026-000001", amount="50.00", **changes):
@@ -116,13 +135,14 @@ def payment(invoice_number="INV-2026-000001", amount="50.00", **changes):
               "created_at": NOW, "invoice": invoice_number, "order": "SO-2026-000001",
               "customer": "C00000001"}
     record.update(changes)
-    return record
+    return as_the_contract_says(billing.PaymentOut, record)
 
 
-def activity(subject="电话回访", customer_id=None, **changes):
+def activity(subject="电话回访", customer_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "C00000001")),
+             **changes):
     record = {"id": str(uuid.uuid4()), "kind": "call", "customer_id": customer_id,
               "owner_id": "u-rep", "subject": subject, "due_at": "2030-01-01T02:00:00.000000Z",
               "done_at": None, "outcome": None, "notes": None, "opportunity_id": None,
               "visit_plan_id": None, "created_at": NOW}
     record.update(changes)
-    return record
+    return as_the_contract_says(activities.ActivityOut, record)

@@ -26,10 +26,11 @@ import requests
 from customer.service import CustomerService
 from guanxi_common.context import Actor
 from guanxi_common.errors import NotFound
+from guanxi_common.testing.broker import proxy_to_broker
+from guanxi_common.testing.waiting import wait_until
 from sales.service import SalesService
 
-from gateway_e2e_kit import (JWT_SECRET, PROBLEM, GunicornGateway, assert_problem,
-                             broker_proxy, company, wait_until)
+from gateway_e2e_kit import JWT_SECRET, PROBLEM, GunicornGateway, assert_problem, company
 
 SYSTEM_ADMIN = Actor(user_id="e2e-admin", roles=frozenset({"admin"}))
 ALL_ROLES = ("demo_admin", "demo_sales_manager", "demo_sales_rep", "demo_credit_manager",
@@ -47,7 +48,7 @@ def services(container_factory, migrated_service_config):
 @pytest.fixture
 def proxied_gateway(amqp_uri, tmp_path):
     """``(gateway, proxy)``: gunicorn whose AMQP_URI goes through a cuttable proxy."""
-    proxy, uri = broker_proxy(amqp_uri)
+    proxy, uri = proxy_to_broker(amqp_uri)
     gateway = GunicornGateway(tmp_path / "gw", uri)
     try:
         yield gateway.start(), proxy
@@ -397,13 +398,23 @@ def test_tokens_tampered_expired_none_refresh_and_revoked_are_refused(plain_gate
     # more roles in the payload under the original signature
     promoted = b64url(claims_for(auditor_id, ["admin"]))
     assert_refused(http, f"{header}.{promoted}.{signature}", "bad_signature")
-    # signed with the gateway's own secret but expired a minute ago
-    expired = jwt.encode(claims_for(auditor_id, ["auditor"], exp=int(time.time()) - 60),
-                         JWT_SECRET, algorithm="HS256")
+    # signed with the gateway's own secret, naming the live login, but expired a minute ago
+    login = jwt.decode(access, options={"verify_signature": False})["sid"]
+    expired = jwt.encode(claims_for(auditor_id, ["auditor"], exp=int(time.time()) - 60,
+                                    sid=login), JWT_SECRET, algorithm="HS256")
     assert_refused(http, expired, "expired")
     # the same claims, fresh, are accepted: the refusals above are about the token alone
-    assert me(jwt.encode(claims_for(auditor_id, ["auditor"]), JWT_SECRET,
+    assert me(jwt.encode(claims_for(auditor_id, ["auditor"], sid=login), JWT_SECRET,
                          algorithm="HS256")).status_code == 200
+    # ... but not without a login, for a user that does not exist, or for ten years
+    assert_refused(http, jwt.encode(claims_for(auditor_id, ["auditor"]), JWT_SECRET,
+                                    algorithm="HS256"), "no_session")
+    assert_refused(http, jwt.encode(claims_for("no-such-user", ["auditor"], sid=login),
+                                    JWT_SECRET, algorithm="HS256"), "unknown_user")
+    ten_years = int(time.time()) + 10 * 365 * 86400
+    assert_refused(http, jwt.encode(claims_for(auditor_id, ["auditor"], sid=login,
+                                               exp=ten_years), JWT_SECRET, algorithm="HS256"),
+                   "lifetime_too_long")
     # alg=none, with and without a signature; and another algorithm with the same secret
     unsigned = f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims_for(auditor_id, ['admin']))}"
     assert_refused(http, unsigned + ".")

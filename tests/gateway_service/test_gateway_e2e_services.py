@@ -15,8 +15,6 @@ import csv
 import io
 import json
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,13 +22,12 @@ from customer.service import CustomerService
 from guanxi_common.context import Actor
 from guanxi_common.engine import make_engine
 from guanxi_common.errors import NotFound
+from guanxi_common.testing.waiting import wait_until
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 from sales.service import SalesService
 
-from gateway_e2e_kit import GunicornGateway, assert_problem, company, wait_until
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sales_service"))
-from sales_testkit import add_customer  # noqa: E402
+from gateway_e2e_kit import GunicornGateway, assert_problem, company
+from sales_testkit import add_customer
 
 SYSTEM_ADMIN = Actor(user_id="e2e-admin", roles=frozenset({"admin"}))
 REP, REP2, AUDITOR = "demo_sales_rep", "e2e_rep2", "demo_auditor"

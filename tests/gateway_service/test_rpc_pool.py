@@ -18,6 +18,7 @@ from gateway.rpc_pool import RpcPool, Unavailable
 from guanxi_common.context import Actor
 from guanxi_common.errors import NotFound, ServiceUnavailable
 from guanxi_common.rpc import rpc
+from guanxi_common.testing.broker import proxy_to_broker
 
 
 _ARRIVED = Counter()
@@ -362,81 +363,10 @@ def probe(tmp_path):
         started.close()
 
 
-class TcpProxy:
-    """Forwards a local port to the broker; ``cut()`` drops every connection and refuses new
-    ones (a broker outage), ``restore()`` listens on the same port again. (Mirrors
-    guanxi_common.testing.broker.TcpProxy, with plain sockets and threads.)"""
-
-    def __init__(self, target=("127.0.0.1", 5672)):
-        self.target = target
-        self.port = None
-        self._server = None
-        self._sockets = []
-
-    def start(self):
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port or 0))
-        server.listen(64)
-        self.port = server.getsockname()[1]
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-        return self
-
-    restore = start
-
-    def _accept(self, server):
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            self._sockets += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except (OSError, EOFError):  # eventlet's green sockets say EOFError once closed
-            pass
-        finally:
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def cut(self):
-        server, self._server = self._server, None
-        if server is not None:
-            try:
-                server.shutdown(socket.SHUT_RDWR)  # wakes the accept loop
-            except OSError:
-                pass
-            server.close()
-        sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-
 @pytest.fixture
 def broker_proxy(amqp_uri):
-    parts = urlsplit(amqp_uri)
-    proxy = TcpProxy((parts.hostname, parts.port or 5672)).start()
-    netloc = parts.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{proxy.port}"
-    yield proxy, parts._replace(netloc=netloc).geturl()
+    proxy, proxied_uri = proxy_to_broker(amqp_uri)
+    yield proxy, proxied_uri
     proxy.cut()
 
 

@@ -270,8 +270,10 @@ def test_gateway_deployment_serves_http_with_probes_and_bootstrap():
     assert not mount.get("readOnly", False)
     assert "emptyDir" in volumes[mount["name"]]
 
+    # metrics on the internal port only (the API port serves no /metrics)
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["prometheus.io/port"] == "8000"
+    assert annotations["prometheus.io/port"] == env["GATEWAY_METRICS_PORT"] == "8001"
+    assert {"name": "metrics", "containerPort": 8001} in container["ports"]
 
 
 def nginx_size(text):
@@ -288,7 +290,7 @@ def test_gateway_is_exposed_by_service_and_ingress():
     assert service["metadata"]["name"] == "gateway"
     assert service["spec"]["selector"].items() <= pod_template["metadata"]["labels"].items()
     [service_port] = service["spec"]["ports"]
-    assert service_port["targetPort"] == "http"
+    assert service_port["targetPort"] == "http"  # not the metrics port
     assert "http" in {p["name"] for p in container["ports"]}
 
     [ingress] = by_kind(docs, "Ingress")

@@ -43,8 +43,8 @@ from kombu import Exchange, Queue
 from nameko.amqp.publish import get_connection, get_producer
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.events import SERVICE_POOL
-from nameko.exceptions import ContainerBeingKilled
 from nameko.events import EventHandler as NamekoEventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import QueueConsumer
 
 from guanxi_common import metrics

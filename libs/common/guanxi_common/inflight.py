@@ -244,6 +244,7 @@ class InflightGuard(SharedExtension):
     def __init__(self, **kwargs):
         self.ledger = None
         self._workers = {}   # key -> (worker_ctx, its green thread)
+        self._blamed = False
         super().__init__(**kwargs)
 
     def setup(self):
@@ -298,9 +299,11 @@ class InflightGuard(SharedExtension):
 
     def blame_crashed_workers(self):
         """Called as the container is killed, before its workers are: a worker that has
-        already left the container without its delivery being released died with it."""
-        if self.ledger is None:
+        already left the container without its delivery being released died with it.
+        Only the first call counts: Nameko kills entrypoints again after the workers."""
+        if self.ledger is None or self._blamed:
             return
+        self._blamed = True
         alive = self.container._worker_threads
         for key, (worker_ctx, _) in list(self._workers.items()):
             if worker_ctx not in alive:

@@ -1,4 +1,4 @@
-"""Schemas of account management: an admin's changes to a user, password changes, logout.
+"""Schemas of account management: an admin's changes to a user, password changes.
 
 Kept beside ``gateway.schemas`` (logins, users, API tokens), whose field rules they reuse.
 """
@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from gateway.roles import ROLES
 from gateway.schemas import DISPLAY_NAME, REGION, ROLE, StrictSchema
-from gateway.security import MAX_TOKEN_LENGTH, PASSWORD_MAX_LENGTH
+from gateway.security import PASSWORD_MAX_LENGTH
 
 
 class UserUpdateSchema(StrictSchema):
@@ -28,9 +28,3 @@ class PasswordChangeSchema(StrictSchema):
 
 class PasswordSetSchema(StrictSchema):
     password = fields.String(required=True)
-
-
-class LogoutSchema(StrictSchema):
-    refresh_token = fields.String(
-        load_default=None, validate=validate.Length(min=1, max=MAX_TOKEN_LENGTH),
-        metadata={"description": "the login to end; default: the login of the access token"})

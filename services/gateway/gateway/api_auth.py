@@ -8,8 +8,7 @@ from flask import Blueprint, g, request
 from guanxi_common.errors import Forbidden, NotFound
 
 from gateway import users
-from gateway.account_schemas import (LogoutSchema, PasswordChangeSchema, PasswordSetSchema,
-                                     UserUpdateSchema)
+from gateway.account_schemas import PasswordChangeSchema, PasswordSetSchema, UserUpdateSchema
 from gateway.app import db_session, lockout, session_guard, token_service
 from gateway.http import endpoint
 from gateway.models import User
@@ -17,6 +16,7 @@ from gateway.roles import ADMIN
 from gateway.schemas import (ApiTokenCreatedSchema, ApiTokenCreateSchema, ApiTokenListQuerySchema,
                              ApiTokenSchema, LoginSchema, MeSchema, RefreshSchema,
                              TokenResponseSchema, UserCreateSchema, UserSchema)
+from gateway.security import REFRESH, TokenInvalid
 
 blueprint = Blueprint("auth", __name__)
 
@@ -38,25 +38,30 @@ def login(body):
           auth=False, body=RefreshSchema, response=TokenResponseSchema, errors=(401,))
 def refresh(body):
     """A refresh token, usable once, for a new pair; replaying a used one ends the login."""
-    with db_session() as session:
-        return users.refresh(session, token_service(), body["refresh_token"]), 200, _no_store
+    try:
+        with db_session() as session:
+            answer = users.refresh(session, token_service(), body["refresh_token"])
+    except TokenInvalid as exc:
+        if exc.reason == users.REVOKED:  # a replay ended the login: this process sees it now
+            session_guard().forget(token_service().verify(body["refresh_token"], REFRESH)["sub"])
+        raise
+    return answer, 200, _no_store
 
 
 @endpoint(blueprint, "/auth/logout", "POST", summary="Log out", tags="auth",
-          body=LogoutSchema, status=204, errors=(403,))
+          body=RefreshSchema, status=204, errors=(403,))
 def logout(body):
-    """End one of the caller's logins: the one of ``refresh_token``, else the one of the
-    access token sent. Its access tokens are refused within seconds (docs/api.md)."""
+    """End the caller's login that this refresh token belongs to; another user's is
+    refused. Its access tokens are refused within seconds (docs/api.md)."""
     caller = g.principal["user_id"]
     with db_session() as session:
-        users.logout(session, token_service(), caller, body["refresh_token"],
-                     g.principal.get("session_id"))
+        users.logout(session, token_service(), caller, body["refresh_token"])
     session_guard().forget(caller)
     return None, 204
 
 
 @endpoint(blueprint, "/auth/password", "POST", summary="Change my password", tags="auth",
-          body=PasswordChangeSchema, response=TokenResponseSchema, errors=(409,))
+          body=PasswordChangeSchema, response=TokenResponseSchema, errors=(403, 409))
 def change_password(body):
     """The current password for a new one. Every login of the caller ends (other devices
     too); the answer is a new token pair for this one. Wrong current passwords count

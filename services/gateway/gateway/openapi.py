@@ -23,6 +23,8 @@ from flask import Blueprint, Response, current_app, send_from_directory, url_for
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import NotFound
 
+from guanxi_common.contracts.json_schema import decimal_as_string
+
 from gateway import http
 from gateway.problems import PROBLEM_CONTENT_TYPE
 
@@ -79,7 +81,7 @@ def build_spec(registry, title=DEFAULT_TITLE, version=DEFAULT_VERSION, *, descri
     info = {"description": description} if description else {}
     spec = APISpec(title=title, version=version, openapi_version=OPENAPI_VERSION,
                    plugins=[plugin], servers=[{"url": "/"}], info=info)
-    plugin.converter.add_attribute_function(decimal2properties)
+    plugin.converter.add_attribute_function(decimal_as_string)
 
     spec.components.schema("Problem", schema=ProblemSchema)
     for status, (name, text) in ERROR_RESPONSES.items():
@@ -106,24 +108,6 @@ def build_spec(registry, title=DEFAULT_TITLE, version=DEFAULT_VERSION, *, descri
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
-
-
-def decimal2properties(self, field, ret, **kwargs):
-    """Decimals travel as strings so money stays exact: say so, instead of apispec's
-    ``number`` (a client parsing a float would lose cents)."""
-    if not isinstance(field, fields.Decimal) or not field.as_string:
-        return {}
-    bounds = {k: ret.pop(k) for k in ("minimum", "maximum", "exclusiveMinimum",
-                                      "exclusiveMaximum") if k in ret}
-    places = field.places
-    fraction = r"(\.\d+)?" if places is None else (
-        r"(\.\d{1,%d})?" % -places.as_tuple().exponent if places.as_tuple().exponent < 0 else "")
-    props = {"type": "string", "format": "decimal", "pattern": r"^-?\d+" + fraction + "$"}
-    for key, value in bounds.items():
-        props[f"x-{key}"] = str(value)
-    if "default" in ret and ret["default"] is not None:
-        props["default"] = str(ret["default"])
-    return props
 
 
 def _schema_name(schema):

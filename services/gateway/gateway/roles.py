@@ -1,14 +1,14 @@
-"""The permission questions the gateway's HTTP layer asks, over the CRM's role catalogue.
+"""The CRM's role catalogue as the gateway uses it: which roles a user or account may hold.
 
 The catalogue (role names, what each is for, which ones read or write regionally) is a
 wire contract in ``guanxi_common.contracts.roles``, and the record-level rules (who reads
 or changes which customer) live once in ``guanxi_common.access`` because the services
-enforce them too; the helpers here only name the gateway's questions in terms of those
-rules so the two cannot drift.
+enforce them too. An endpoint names the roles it lets in (``gateway.http.endpoint(roles=
+...)``, checked with ``access.ensure_role``); what is left here is the catalogue check of
+the roles given to users and service accounts.
 """
-from guanxi_common import access
-from guanxi_common.contracts.roles import ADMIN, DESCRIPTIONS
-from guanxi_common.errors import Forbidden, ValidationFailed
+from guanxi_common.contracts.roles import ADMIN, DESCRIPTIONS  # noqa: F401  (ADMIN: for endpoints)
+from guanxi_common.errors import ValidationFailed
 
 #: Every role a user or service account may hold, with what it is for.
 ROLES = DESCRIPTIONS
@@ -30,32 +30,3 @@ def validate_roles(roles):
     if errors:
         raise ValidationFailed("unknown roles", errors)
     return sorted(set(roles))
-
-
-def _passes(actor, *roles, action):
-    """Ask ``access.ensure_role`` (admin always passes) and answer with a bool."""
-    try:
-        access.ensure_role(actor, *roles, action=action)
-    except Forbidden:
-        return False
-    return True
-
-
-def can_merge(actor):
-    """Merging rewrites two customers' histories into one: admins only."""
-    return _passes(actor, action="merge")
-
-
-def can_erase(actor):
-    """Erasure (privacy) cannot be undone: admins only."""
-    return _passes(actor, action="erase")
-
-
-def can_release_credit(actor):
-    """Releasing a credit hold lets an order past its credit check."""
-    return _passes(actor, "credit_manager", action="release_credit_hold")
-
-
-def can_read_history(actor, owner_id, province):
-    """History is readable by whoever may read the record (auditors and admins read all)."""
-    return access.can_read(actor, owner_id, province)

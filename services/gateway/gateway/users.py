@@ -281,20 +281,14 @@ def refresh(session, tokens, refresh_token):
     return issue_tokens(session, tokens, user, family=row.family)
 
 
-def logout(session, tokens, caller_id, refresh_token=None, session_id=None):
-    """End a login of the caller: the one ``refresh_token`` belongs to, else the one of
-    the caller's access token (``session_id``). Another user's refresh token is refused
-    (403) and left alone. The login's access tokens are refused within the bound of
-    ``gateway.sessions``."""
-    if refresh_token is not None:
-        row = _refresh_row(session, tokens, refresh_token)
-        if row.user_id != caller_id:
-            raise Forbidden("this refresh token belongs to another user")
-        session_id = row.family
-    if session_id is None:
-        raise ValidationFailed("name the login to end",
-                               {"refresh_token": ["required without a login's access token"]})
-    _revoke_where(session, RefreshToken.family == session_id, RefreshToken.user_id == caller_id)
+def logout(session, tokens, caller_id, refresh_token):
+    """End the caller's login that ``refresh_token`` belongs to (its whole family).
+    Another user's refresh token is refused (403) and left alone. The login's access
+    tokens are refused within the bound of ``gateway.sessions``."""
+    row = _refresh_row(session, tokens, refresh_token)
+    if row.user_id != caller_id:
+        raise Forbidden("this refresh token belongs to another user")
+    _revoke_where(session, RefreshToken.family == row.family)
 
 
 # --- API tokens -------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from nameko.testing.services import dummy
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 from guanxi_common.chassis import ServiceBase
+from guanxi_common.engine import make_engine
+from guanxi_common.messaging_models import messaging_metadata
 from guanxi_common.rpc import rpc
 from guanxi_common.unit_of_work import UnitOfWorkProvider
 
@@ -18,6 +20,14 @@ metadata = MetaData()
 notes = Table("notes", metadata,
               Column("id", Integer, primary_key=True, autoincrement=True),
               Column("text", String(200), nullable=False))
+
+
+def app_engine(url):
+    """An engine on ``url`` holding the app's table and the messaging tables."""
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    messaging_metadata.create_all(engine)
+    return engine
 
 
 def add_note(uow, text, fail=False):

@@ -2,7 +2,8 @@
 marshmallow converter, so a published schema cannot drift from the schema the code dumps.
 
 Nested schemas land in ``$defs``; decimals that travel as strings are described as strings
-with a pattern (apispec alone would say ``number``).
+with a pattern (apispec alone would say ``number``): :func:`decimal_as_string`, which the
+gateway's OpenAPI document uses too.
 """
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -13,21 +14,29 @@ _COMPONENTS = "#/components/schemas/"
 
 
 def decimal_as_string(self, field, ret, **kwargs):
-    """apispec attribute function: a ``Decimal(as_string=True)`` is a string of digits with
-    at most ``places`` decimals."""
+    """apispec attribute function: a ``Decimal(as_string=True)`` travels as a string, so
+    money stays exact; say so instead of apispec's ``number`` (a client parsing a float
+    would lose cents): a string of digits with at most ``places`` decimals, its bounds as
+    ``x-minimum`` etc. and its default as strings. Works for OpenAPI 3.0 (nullable stays
+    apispec's ``nullable: true``) and 3.1 / JSON Schema (``null`` in the type)."""
     if not isinstance(field, fields.Decimal) or not field.as_string:
         return {}
-    for bound in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        ret.pop(bound, None)
+    bounds = {key: ret.pop(key) for key in ("minimum", "maximum", "exclusiveMinimum",
+                                            "exclusiveMaximum") if key in ret}
     places = field.places
     if places is None:
         fraction = r"(\.[0-9]+)?"
     else:
         digits = -places.as_tuple().exponent
         fraction = r"(\.[0-9]{1,%d})?" % digits if digits > 0 else ""
-    nullable = field.allow_none
-    return {"type": ["string", "null"] if nullable else "string",
-            "pattern": r"^-?[0-9]+" + fraction + "$"}
+    typed = ret.get("type")
+    nullable = isinstance(typed, list) and "null" in typed
+    props = {"type": ["string", "null"] if nullable else "string", "format": "decimal",
+             "pattern": r"^-?[0-9]+" + fraction + "$"}
+    props.update({f"x-{key}": str(value) for key, value in bounds.items()})
+    if ret.get("default") is not None:
+        props["default"] = str(ret["default"])
+    return props
 
 
 def json_schema(schema_cls, *, schema_id, title, description=None):

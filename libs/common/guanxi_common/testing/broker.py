@@ -3,8 +3,10 @@ queues bound and read, and a TCP proxy that cuts the broker away (an outage)."""
 import socket
 import time
 import uuid
+from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
+import amqp
 import eventlet
 import pytest
 from kombu import Connection, Exchange, Queue
@@ -84,6 +86,40 @@ def get_messages(amqp_uri, queue_name, count, timeout=5.0):
             messages.append(message)
         channel.close()
     return messages
+
+
+class RawRpc:
+    """A raw AMQP channel with a private reply queue bound to ``nameko-rpc``: for sending
+    what no Nameko client would (odd bodies, properties, headers) and reading the reply."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.reply_to = f"test-reply-{uuid.uuid4().hex}"
+        channel.exchange_declare("nameko-rpc", "topic", durable=True, auto_delete=False)
+        channel.queue_declare(self.reply_to, exclusive=True, auto_delete=True)
+        channel.queue_bind(self.reply_to, "nameko-rpc", self.reply_to)
+
+    def publish(self, body, routing_key, **properties):
+        self.channel.basic_publish(amqp.Message(body, **properties), exchange="nameko-rpc",
+                                   routing_key=routing_key)
+
+    def get_reply(self, timeout=5.0):
+        """The next message on the reply queue, or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.channel.basic_get(self.reply_to, no_ack=True)
+            if message is not None:
+                return message
+            eventlet.sleep(0.02)
+        return None
+
+
+@contextmanager
+def open_raw_rpc(amqp_uri):
+    """A :class:`RawRpc` on a connection of its own, closed on exit."""
+    with Connection(amqp_uri) as conn:
+        conn.connect()
+        yield RawRpc(conn.channel())
 
 
 def queue_depth(amqp_uri, queue_name):

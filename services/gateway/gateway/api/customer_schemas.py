@@ -6,12 +6,11 @@ the service would give, and the OpenAPI document describes exactly what the serv
 and gives. What this module adds is HTTP only: a body without the part the path carries,
 descriptions that speak of headers, and the Customer 360 answer the gateway composes.
 
-The RPC gets the body as the client sent it once it passed (:func:`rpc_body`). Answers
+The RPC gets the body as the client sent it once it passed (``gateway.api.bodies``). Answers
 arrive as JSON and are dumped with the contract's answer schemas, which pass such values
 through.
 """
 import copy
-from decimal import Decimal
 
 from marshmallow import Schema, fields
 
@@ -55,17 +54,6 @@ class RelationshipAddSchema(contract.RelationshipCreateSchema):
 
     class Meta(contract.RelationshipCreateSchema.Meta):
         exclude = ("from_customer",)
-
-
-def rpc_body(sent, loaded):
-    """What the RPC carries for a checked body: the JSON the client sent, each amount in
-    the contract's places (``"500000"`` -> ``"500000.00"``). Defaults and normalisation
-    (phones to E.164, ...) stay the service's: it loads the body again with the same schema."""
-    if isinstance(sent, dict) and isinstance(loaded, dict):
-        return {key: rpc_body(value, loaded.get(key)) for key, value in sent.items()}
-    if isinstance(sent, list) and isinstance(loaded, list) and len(sent) == len(loaded):
-        return [rpc_body(value, item) for value, item in zip(sent, loaded)]
-    return str(loaded) if isinstance(loaded, Decimal) else sent
 
 
 # ---- answers: the contract's ------------------------------------------------------------------

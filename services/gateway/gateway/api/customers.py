@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, g, request
 from guanxi_common.errors import ValidationFailed
 
 from gateway.api import customer_schemas as s
+from gateway.api.bodies import sent_body
 from gateway.app import rpc_pool
 from gateway.http import endpoint
 from gateway.roles import ADMIN
@@ -46,11 +47,6 @@ def body_fields(argument):
         raise ValidationFailed((exc.message or "").replace(prefix, ""), renamed) from None
 
 
-def rpc_body(loaded):
-    """The checked body as the RPC carries it (see customer_schemas.rpc_body)."""
-    return s.rpc_body(request.get_json(silent=True) or {}, loaded)
-
-
 def etag(record):
     return {"ETag": f'"{record["version"]}"'} if isinstance(record, dict) and "version" in record else {}
 
@@ -64,7 +60,7 @@ def create_customer(body):
     """Hard duplicates (a phone, e-mail or credit code another customer holds) are refused
     with 409 naming ``existing_number``; likely duplicates come back as ``warnings``."""
     with rpc_pool().client() as rpc, body_fields("customer"):
-        created = rpc.customer.create(rpc_body(body))
+        created = rpc.customer.create(sent_body(body))
     return created, 201, {"Location": f"/api/v1/customers/{created['customer']['number']}"}
 
 
@@ -84,7 +80,7 @@ def check_duplicates(body):
     """What ``POST /customers`` would refuse (``conflicts``) or warn about (``likely``);
     writes nothing."""
     with rpc_pool().client() as rpc, body_fields("customer"):
-        return rpc.customer.check_duplicates(rpc_body(body))
+        return rpc.customer.check_duplicates(sent_body(body))
 
 
 @endpoint(blueprint, "/customers/<number>", summary="Get a customer", tags=TAG,
@@ -102,7 +98,7 @@ def get_customer(number):
 def update_customer(number, body):
     """Only the fields given change. Send the version you read as ``If-Match`` (or
     ``expected_version``): a newer one answers 409."""
-    changes = rpc_body(body)
+    changes = sent_body(body)
     header = request.headers.get("If-Match")
     if header is not None and header.strip() != "*":
         match = _IF_MATCH.match(header)
@@ -142,7 +138,7 @@ def customer_history(number, paging):
           response=s.CustomerRecordSchema, errors=(422,))
 def set_credit_limit(number, body):
     with rpc_pool().client() as rpc, body_fields("credit"):
-        return rpc.customer.set_credit_limit(number, rpc_body(body))
+        return rpc.customer.set_credit_limit(number, sent_body(body))
 
 
 # --- roles --------------------------------------------------------------------------------
@@ -204,7 +200,7 @@ def add_relationship(number, body):
     canonical way round."""
     with rpc_pool().client() as rpc, body_fields("relationship"):
         return rpc.customer.add_relationship(
-            {**rpc_body(body), "from_customer": number}), 201
+            {**sent_body(body), "from_customer": number}), 201
 
 
 @endpoint(blueprint, "/relationships/<relationship_id>/end", "POST", summary="End a relationship",
@@ -212,7 +208,7 @@ def add_relationship(number, body):
 def end_relationship(relationship_id, body):
     with rpc_pool().client() as rpc:
         return rpc.customer.end_relationship(
-            relationship_id, rpc_body(body).get("valid_to"))
+            relationship_id, sent_body(body).get("valid_to"))
 
 
 @endpoint(blueprint, "/relationships/<relationship_id>", "DELETE", summary="Remove a relationship",

@@ -25,14 +25,14 @@ response sees exactly what the first attempt would have shown. The same key with
 different body is a 409 problem (``idempotency_key``, ``scope``); two concurrent first
 uses of a key: one wins, the other gets 409 with ``retry: true``.
 """
-from flask import Blueprint, request
+from flask import Blueprint
 
 from guanxi_common.errors import NotFound
 
 from gateway.app import rpc_pool
 from gateway.http import IDEMPOTENCY_HEADER, endpoint
 from gateway.api import sales_schemas as s
-from gateway.api.customer_schemas import rpc_body
+from gateway.api.bodies import sent_body
 from gateway.api.sales_schemas import wire
 
 blueprint = Blueprint("sales", __name__)
@@ -46,15 +46,6 @@ def _sales(method, *args, **kwargs):
     """Call ``sales.<method>`` as the request's actor."""
     with rpc_pool().client() as rpc:
         return getattr(rpc.sales, method)(*args, **kwargs)
-
-
-def _sent(loaded, part=None):
-    """The checked body (or its ``part``) as the client sent it: the service loads it again
-    with the same contract schema and applies its own defaults."""
-    sent = request.get_json(silent=True) or {}
-    if part is not None:
-        sent = sent.get(part) if isinstance(sent, dict) else None
-    return rpc_body(sent if sent is not None else {}, loaded)
 
 
 def _criteria(query=None, paging=None):
@@ -87,7 +78,7 @@ def list_products(query, paging):
           roles=["sales_manager"], errors=(409,))
 def create_product(body):
     """The SKU is stored trimmed and upper-case; a taken SKU is a 409."""
-    product = _sales("create_product", _sent(body))
+    product = _sales("create_product", sent_body(body))
     return product, 201, _location("products", product["sku"])
 
 
@@ -119,7 +110,7 @@ def get_product(sku):
 def update_product(sku, body):
     """Only the fields sent change; ``active: false`` deactivates (an inactive product
     cannot be quoted or ordered). Price changes do not touch existing quotes or orders."""
-    return _sales("update_product", sku, _sent(body))
+    return _sales("update_product", sku, sent_body(body))
 
 
 # ---- pipeline and opportunities ---------------------------------------------------------
@@ -144,7 +135,7 @@ def list_opportunities(query, paging):
           status=201, errors=(404,))
 def create_opportunity(body):
     """Starts in the first open stage."""
-    created = _sales("create_opportunity", _sent(body))
+    created = _sales("create_opportunity", sent_body(body))
     return created, 201, _location("opportunities", created["number"])
 
 
@@ -180,7 +171,7 @@ def lose_opportunity(number, body):
           body=s.QuoteCreateSchema, response=s.QuoteSchema, status=201, errors=(404,))
 def create_quote(body):
     """A draft; unit prices default to the list prices, validity to 30 days."""
-    quote = _sales("create_quote", _sent(body))
+    quote = _sales("create_quote", sent_body(body))
     return quote, 201, _location("quotes", quote["number"])
 
 
@@ -204,7 +195,7 @@ def accept_quote(number, body):
     """Places the order (credit-checked: it may start on credit hold) and marks the quote
     accepted, in one transaction. ``partners`` names ship-to, bill-to, payer when the
     quote's customer does not fill those functions itself."""
-    return _sales("accept_quote", number, _sent(body.get("partners") or {}, "partners"))
+    return _sales("accept_quote", number, sent_body(body.get("partners") or {}, "partners"))
 
 
 @endpoint(blueprint, "/quotes/<number>/reject", ["POST"], summary="Reject a quote",
@@ -223,7 +214,7 @@ def place_order(body, idempotency_key):
     (see ``credit``). With an ``Idempotency-Key`` a retry with the same body answers the
     same order (as it is now) with 201 again and places nothing; the same key with another
     body is a 409."""
-    order = _sent(body)
+    order = sent_body(body)
     if idempotency_key is not None:
         order["idempotency_key"] = idempotency_key
     placed = _sales("place_order", order)
@@ -248,7 +239,7 @@ def get_order(number):
 def change_order_lines(number, body):
     """Only on hold or confirmed. A rise in value is credit-checked again and may put a
     confirmed order back on hold."""
-    return _sales("change_order_lines", number, _sent(body["lines"], "lines"))
+    return _sales("change_order_lines", number, sent_body(body["lines"], "lines"))
 
 
 @endpoint(blueprint, "/orders/<number>/release", ["POST"],
@@ -313,7 +304,7 @@ def record_payment(body, idempotency_key):
     """Partial payments are allowed; more than the outstanding amount is a 422 with rule
     ``overpayment``. With an ``Idempotency-Key`` a retry answers the same payment with 201
     and records nothing."""
-    payment = _sent(body)
+    payment = sent_body(body)
     if idempotency_key is not None:
         payment["idempotency_key"] = idempotency_key
     recorded = _sales("record_payment", payment)
@@ -335,7 +326,7 @@ def list_activities(query, paging):
           status=201, errors=(404,))
 def log_activity(body):
     """Plan one (``due_at``) or log one already done (``done_at`` + ``outcome``)."""
-    return _sales("log_activity", _sent(body)), 201
+    return _sales("log_activity", sent_body(body)), 201
 
 
 @endpoint(blueprint, "/activities/today", ["GET"], summary="Today's and overdue activities",
@@ -349,7 +340,7 @@ def activities_today(query):
           summary="Complete an activity", tags=[ACTIVITIES], body=s.ActivityCompleteSchema,
           response=s.ActivitySchema)
 def complete_activity(activity_id, body):
-    return _sales("complete_activity", activity_id, _sent(body))
+    return _sales("complete_activity", activity_id, sent_body(body))
 
 
 @endpoint(blueprint, "/visit-plans", ["POST"], summary="Plan visits for a day",
@@ -357,4 +348,4 @@ def complete_activity(activity_id, body):
           status=201, errors=(404,))
 def plan_visits(body):
     """One plan per owner and day: a later call adds visits. Answers the whole plan."""
-    return _sales("plan_visits", _sent(body)), 201
+    return _sales("plan_visits", sent_body(body)), 201
