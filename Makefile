@@ -21,8 +21,9 @@ NAME ?=
 PORT ?=
 # make image IMAGE_TAG=0.2.0
 IMAGE_TAG ?= 0.1.0
-# make export FORMAT=csv > customers.csv
+# make export FORMAT=csv > customers.csv   (BOM=1: with the UTF-8 byte order mark, for Excel)
 FORMAT ?= jsonl
+BOM ?=
 
 SUPERVISE := $(BIN)/python scripts/supervise.py $(if $(SERVICES),--only $(SERVICES))
 
@@ -80,8 +81,8 @@ seed: venv broker migrate ## load demo customers and their sales history (N=1000
 bench: venv broker migrate ## run the benchmarks; writes bench/results.json
 	$(BIN)/python bench/run.py
 
-export: venv ## stream the customer export to stdout (FORMAT=jsonl|csv; needs the service running)
-	@$(BIN)/python -m customer.tools.export_cli --format $(FORMAT)
+export: venv ## stream the customer export to stdout (FORMAT=jsonl|csv, BOM=1; needs the service running)
+	@$(BIN)/python -m customer.tools.export_cli --format $(FORMAT) $(if $(BOM),--bom)
 
 dlq: venv broker ## list the messages parked on a service's DLQ (SERVICE=customer)
 	$(BIN)/python -m guanxi_common.dlq_cli list $(SERVICE)

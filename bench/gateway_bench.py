@@ -43,6 +43,15 @@ bench vhost (the customer service on ``customer-run.db``, the sales service on
    Before them a warm-up at the highest concurrency, so every gunicorn thread and every
    pooled RPC client of both workers is connected before anything is timed.
 
+4. :func:`run_360`, on a gateway of its own: ``GET /api/v1/customers/{number}/360`` (7
+   RPC calls fanned out to both services) from ``BENCH_360_CONCURRENCY`` (4) clients,
+   ``BENCH_360_SAMPLES`` (200) views per figure: ``gateway_360_all_up_p50/p95`` (ms), then
+   the customer service is stopped (its request queue stays, so calls wait for the RPC
+   timeout until the circuit opens): ``gateway_360_first_wave_max`` (20 views at once
+   meeting closed circuits) and ``gateway_healthz_while_360_waits_max`` (``/healthz``
+   polled meanwhile), then, once the circuits are open, ``gateway_360_customer_down_p50/p95``
+   (goal: p95 <= 50 ms) with the customer's sections unavailable and the sales ones served.
+
 Each measurement also notes the CPU time (user + system, from ``/proc/<pid>/stat``) the
 client process, the gateway's worker processes, the customer or sales service and the
 broker spent, per call; ``--cpu`` lines in the run's output say where the time went.
@@ -51,6 +60,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -316,3 +326,110 @@ def run(amqp_uri, refs, buyers, *, calls, order_calls, pids, start_process, stop
     finally:
         gateway.stop()
     return results, cpu_notes
+
+
+# ---- Customer 360 with a service down ---------------------------------------------------
+
+VIEW_SAMPLES = env("BENCH_360_SAMPLES", 200, int)
+VIEW_CONCURRENCY = env("BENCH_360_CONCURRENCY", 4, int)
+IN_FLIGHT = 20
+
+
+def _percentile(values, q):
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+def _view_samples(gateway, refs, samples, concurrency, check):
+    """Latencies (ms) of ``samples`` ``GET /customers/{n}/360`` from ``concurrency``
+    threads; ``check(body)`` must hold for every answer."""
+    sessions = [gateway.session() for _ in range(concurrency)]
+    times, per = [], max(1, samples // concurrency)
+
+    def loop(session, offset):
+        def run(n):
+            for i in range(offset, offset + n):
+                started = time.perf_counter()
+                answer = session.get(f"{gateway.base}/api/v1/customers/{refs[i % len(refs)]}/360",
+                                     timeout=30)
+                times.append((time.perf_counter() - started) * 1000)
+                if answer.status_code != 200 or not check(answer.json()):
+                    raise RuntimeError(f"360 answered {answer.status_code}: {answer.text[:300]}")
+        return run
+
+    run_concurrent([loop(s, k * 17) for k, s in enumerate(sessions)], per)
+    for s in sessions:
+        s.close()
+    return times
+
+
+def _whole(body):
+    return body["complete"] is True
+
+
+def _without_customer(body):
+    return (body["profile"]["available"] is False and body["open_orders"]["available"]
+            and body["receivables"]["available"] and body["recent_activities"]["available"])
+
+
+def run_360(amqp_uri, refs, *, stop_customer, start_process, stop_process, free_port, say):
+    """``[(name, value, unit, baseline)]``: the 360 view with every service up, then with
+    the customer service stopped (``stop_customer()``), and ``/healthz`` while 20 views
+    wait for the stopped service. The gateway as in :func:`run`, its circuit breakers and
+    RPC timeout at their defaults."""
+    gateway = Gateway(amqp_uri, start_process, stop_process, free_port())
+    say(f"  gateway: {WORKERS} workers x {THREADS} threads; {VIEW_SAMPLES} views per figure, "
+        f"{VIEW_CONCURRENCY} clients")
+    results = []
+    try:
+        _view_samples(gateway, refs, 4 * VIEW_CONCURRENCY, VIEW_CONCURRENCY, _whole)  # warm-up
+        up = _view_samples(gateway, refs, VIEW_SAMPLES, VIEW_CONCURRENCY, _whole)
+        results += [("gateway_360_all_up_p50", _percentile(up, 50), "ms", None),
+                    ("gateway_360_all_up_p95", _percentile(up, 95), "ms", None)]
+
+        stop_customer()
+        say("  customer service stopped; 20 views at once while its circuits are closed")
+        auth = gateway.session().headers
+        wave, probes = [], []
+
+        def view(i):
+            started = time.perf_counter()
+            requests.get(f"{gateway.base}/api/v1/customers/{refs[i]}/360", headers=auth,
+                         timeout=60)
+            wave.append(time.perf_counter() - started)
+
+        threads = [threading.Thread(target=view, args=(i,)) for i in range(IN_FLIGHT)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        while any(thread.is_alive() for thread in threads):
+            probe_started = time.perf_counter()
+            requests.get(f"{gateway.base}/healthz", timeout=30)
+            probes.append((time.perf_counter() - probe_started) * 1000)
+            time.sleep(0.1)
+        for thread in threads:
+            thread.join()
+        say(f"    the 20 views took {min(wave):.2f}-{max(wave):.2f} s "
+            f"({time.perf_counter() - started:.2f} s in all); /healthz meanwhile: "
+            f"max {max(probes or [0]):.1f} ms over {len(probes)} probes")
+        results += [("gateway_360_first_wave_max", max(wave) * 1000, "ms", None),
+                    ("gateway_healthz_while_360_waits_max", max(probes or [0]), "ms", None)]
+
+        # every worker's circuit open: views answer at once, a run of them in a row
+        deadline, fast = time.monotonic() + 60, 0
+        session = gateway.session()
+        while fast < 20 and time.monotonic() < deadline:
+            view_started = time.perf_counter()
+            body = session.get(f"{gateway.base}/api/v1/customers/{refs[0]}/360", timeout=60).json()
+            quick = time.perf_counter() - view_started < 0.1 and _without_customer(body)
+            fast = fast + 1 if quick else 0
+        session.close()
+        down = _view_samples(gateway, refs, VIEW_SAMPLES, VIEW_CONCURRENCY, _without_customer)
+        results += [("gateway_360_customer_down_p50", _percentile(down, 50), "ms",
+                     "gateway_360_all_up_p50"),
+                     ("gateway_360_customer_down_p95", _percentile(down, 95), "ms",
+                      "gateway_360_all_up_p95")]
+    finally:
+        gateway.stop()
+    return results

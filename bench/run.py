@@ -21,7 +21,10 @@ e. ``event_propagation_customer_to_sales`` (p50, p95 in ms): from ``customer.upd
 f. the gateway (issue #4) under gunicorn beside the same services:
    ``GET /api/v1/customers/{number}`` against direct RPC ``get`` and ``POST /api/v1/orders``
    against direct ``place_order``, at the same client concurrency (``BENCH_GATEWAY_CONCURRENCY``,
-   default 4 and 8; goal: the gateway's GET >= 0.7 x direct; bench/gateway_bench.py).
+   default 4 and 8; goal: the gateway's GET >= 0.7 x direct; bench/gateway_bench.py);
+g. the Customer 360 view through the gateway with every service up, then with the customer
+   service stopped once its circuit breakers are open (goal: p95 <= 50 ms), and ``/healthz``
+   while 20 views wait for the stopped service (``gateway_bench.run_360``).
 
 The customer service runs as a real subprocess (``python -m guanxi_common.runner customer``)
 on a benchmark database under var/bench/ (built once by bench/dataset.py and cached) and a
@@ -34,6 +37,7 @@ catalogue is the demo's (bench/sales_bench.py), and the customer service on a co
 
 ``BENCH_QUICK=1``: a smoke run (10k and 100k customers, fewer calls and samples).
 ``BENCH_ONLY=search``: only c (its figures go to var/bench/results-search.json).
+``BENCH_ONLY=gateway_360``: only g, on the 10k databases (var/bench/results-gateway-360.json).
 Results: a list of ``{"name", "value", "unit", "baseline", "ratio"}``; ``baseline`` names
 the metric the value is compared with and ``ratio`` = value / baseline value.
 """
@@ -438,9 +442,50 @@ def search_only():
     say(f"wrote {out.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")
 
 
+def bench_360(amqp_uri, refs, customer_service, results):
+    say("\n[g] Customer 360 through the gateway, every service up, then the customer service "
+        "stopped")
+    for name, value, unit, baseline in gateway_bench.run_360(
+            amqp_uri, refs, stop_customer=customer_service.stop, start_process=start_process,
+            stop_process=stop_process, free_port=free_port, say=say):
+        results.add(name, value, unit, baseline)
+    p95 = next(i["value"] for i in results.items if i["name"] == "gateway_360_customer_down_p95")
+    return f"  360 view with the customer service down, p95 = {p95:.1f} ms (goal <= 50): " + (
+        "met" if p95 <= 50 else "MISSED")
+
+
+def gateway_360_only():
+    """``BENCH_ONLY=gateway_360``: g alone, with both services on copies of the 10k data."""
+    started = time.monotonic()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    say(f"guanxi bench, Customer 360 only: {describe_machine()}")
+    amqp_uri = bench_amqp_uri()
+    small = SIZES[0]
+    customer_cached = dataset.ensure_database(small, log=say)
+    sales_cached = sales_bench.ensure_sales_database(customer_cached, log=say)
+    refs = [f"C{small * k // 100 + 1:08d}" for k in range(100)]
+    results = Results()
+    customer_service = CustomerService(sales_bench.working_copy(customer_cached, "customer-run.db"),
+                                       amqp_uri)
+    try:
+        sales_service = SalesService(sales_bench.working_copy(sales_cached, "sales-run.db"), amqp_uri)
+        try:
+            goal = bench_360(amqp_uri, refs, customer_service, results)
+        finally:
+            sales_service.stop()
+    finally:
+        customer_service.stop()
+    out = LOG_DIR / "results-gateway-360.json"
+    out.write_text(json.dumps(results.items, indent=2, ensure_ascii=False) + "\n")
+    say("\n" + goal)
+    say(f"wrote {out.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")
+
+
 def main():
     if ONLY == "search":
         return search_only()
+    if ONLY == "gateway_360":
+        return gateway_360_only()
     started = time.monotonic()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     say(f"guanxi bench{' (BENCH_QUICK)' if QUICK else ''}: {describe_machine()}")
@@ -512,6 +557,10 @@ def main():
                 amqp_uri, refs, buyers, calls=CALLS, order_calls=ORDER_CALLS,
                 pids={"customer": customer_service.proc.pid, "sales": sales_service.proc.pid},
                 start_process=start_process, stop_process=stop_process, free_port=free_port, say=say)
+            for name, value, unit, baseline in gateway_results:
+                results.add(name, value, unit, baseline)
+            gateway_results = []
+            view_goal = bench_360(amqp_uri, refs, customer_service, results)  # stops customer
         finally:
             sales_service.stop()
     finally:
@@ -536,6 +585,7 @@ def main():
         gw = next(i["ratio"] for i in results.items if i["name"] == f"gateway_get_customer_concurrent_{n}")
         say(f"  gateway GET customer / direct RPC get, {n} clients = {gw:.2f} (goal >= 0.7): "
             f"{'met' if gw >= 0.7 else 'MISSED'}")
+    say(view_goal)
     say(f"\nwrote {RESULTS.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")
 
 

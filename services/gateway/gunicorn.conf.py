@@ -1,7 +1,7 @@
 """gunicorn settings of the gateway: ``gunicorn -c services/gateway/gunicorn.conf.py``.
 
 ``gthread`` workers (OS threads; the gateway must not be eventlet-patched, see
-gateway/rpc_pool.py). Environment, read through guanxi_common.config: ``GATEWAY_PORT``
+gateway/rpc_pool.py) whose probes have threads of their own (gateway/worker.py). Environment, read through guanxi_common.config: ``GATEWAY_PORT``
 (8000), ``GATEWAY_HOST`` (0.0.0.0), ``GATEWAY_WORKERS`` (2), ``GATEWAY_THREADS`` (8),
 ``GATEWAY_GRACEFUL_TIMEOUT`` (8 s: under the supervisor's and Kubernetes' stop budgets),
 ``GATEWAY_TIMEOUT`` (30 s per request), ``GATEWAY_METRICS_PORT`` (8001, 0 for none).
@@ -23,7 +23,7 @@ from guanxi_common.config import GATEWAY, env, http_host, http_port, log_level
 wsgi_app = "gateway.app:create_app()"
 _metrics_port = env("GATEWAY_METRICS_PORT", 8001, int)
 bind = f"{http_host(GATEWAY)}:{http_port(GATEWAY)}"
-worker_class = "gthread"
+worker_class = "gateway.worker.ProbeLaneWorker"  # gthread, with /healthz and /readyz apart
 workers = env("GATEWAY_WORKERS", 2, int)
 threads = env("GATEWAY_THREADS", 8, int)
 graceful_timeout = env("GATEWAY_GRACEFUL_TIMEOUT", 8, int)

@@ -205,6 +205,11 @@ class Records:
             "矩阵北京客户有限公司", province="北京",
             owner_id=http_user_ids["e2e_north_manager"])
         self.survivor = self._admin_customer("矩阵合并保留有限公司")
+        # another rep's customer (not named 矩阵: the visible counts below leave it out),
+        # able to pay, for the references inside bodies
+        self.theirs = sales_ready_customer(http, replica, "e2e_rep2", "范围代表二客户有限公司")
+        self.rep_id = http_user_ids["demo_sales_rep"]
+        self.north_manager_id = http_user_ids["e2e_north_manager"]
         http.ok("POST", "demo_sales_manager", "/products", 201, json={
             "sku": "MX-1", "name": "矩阵产品", "list_price": "100.00", "unit_cost": "50.00",
             "tax_rate": "0.13"})
@@ -261,24 +266,26 @@ LIMIT = {"credit_limit": "100.00", "credit_policy": "block", "reason": "review"}
 PAYMENT = {"invoice": "{invoice}", "amount": "1.00", "received_at": "2026-03-01T09:30:00+08:00"}
 
 # Records: mine = owned by demo_sales_rep (广东); pool = in the pool (广东); north = owned by
-# e2e_north_manager (北京); fresh_* = a new record for every call.
+# e2e_north_manager (北京); fresh_* = a new record for every call. A customer outside the
+# caller's read scope answers 404 like a missing one; 403 is for what the caller may see
+# but not do (docs/api.md "Scope and existence").
 MATRIX = [
     # label                 method   path                                  body
     #                       admin sm  rep cm  sa  svm mkt aud ro  rep2 north
     ("read own customer", "GET", "/customers/{mine}", None,
-     "200 200 200 200 200 200 200 200 200 403 403"),
+     "200 200 200 200 200 200 200 200 200 404 404"),
     ("read pool customer", "GET", "/customers/{pool}", None,
-     "200 200 200 200 200 200 200 200 200 200 403"),
+     "200 200 200 200 200 200 200 200 200 200 404"),
     ("read other region", "GET", "/customers/{north}", None,
-     "200 403 403 403 403 403 403 200 403 403 200"),
+     "200 404 404 404 404 404 404 200 404 404 200"),
     ("change own customer", "PATCH", "/customers/{mine}", {"city": "广州"},
-     "200 200 200 200 403 403 403 403 200 403 403"),
+     "200 200 200 200 403 403 403 403 200 404 404"),
     ("change pool customer", "PATCH", "/customers/{pool}", {"city": "广州"},
-     "200 200 200 200 403 403 403 403 200 200 403"),
+     "200 200 200 200 403 403 403 403 200 200 404"),
     ("change other region", "PATCH", "/customers/{north}", {"city": "北京"},
-     "200 403 403 403 403 403 403 403 403 403 200"),
+     "200 404 404 404 404 404 404 403 404 404 200"),
     ("history", "GET", "/customers/{mine}/history", None,
-     "200 200 200 200 200 200 200 200 200 403 403"),
+     "200 200 200 200 200 200 200 200 200 404 404"),
     ("merge", "POST", "/customers/{survivor}/merge", {"victim": "{fresh_victim}"},
      "200 403 403 403 403 403 403 403 403 403 403"),
     ("erase", "POST", "/customers/{fresh_person}/erase", {"reason": "PIPL request"},
@@ -286,9 +293,9 @@ MATRIX = [
     ("credit limit", "PUT", "/customers/{mine}/credit-limit", LIMIT,
      "200 403 403 200 403 403 403 403 403 403 403"),
     ("credit limit other region", "PUT", "/customers/{north}/credit-limit", LIMIT,
-     "200 403 403 403 403 403 403 403 403 403 403"),
+     "200 403 403 404 403 403 403 403 403 403 403"),
     ("claim from the pool", "POST", "/customers/{fresh_pool}/claim", None,
-     "200 200 200 403 403 403 403 403 403 200 403"),
+     "200 200 200 403 403 403 403 403 403 200 404"),
     ("release credit hold", "POST", "/orders/{fresh_held_order}/release", {"reason": "ok"},
      "200 403 403 200 403 403 403 403 403 403 403"),
     ("list orders", "GET", "/orders?customer={mine}", None,
@@ -299,6 +306,24 @@ MATRIX = [
      "200 200 200 200 200 200 200 200 200 200 200"),
     ("users admin", "GET", "/users", None,
      "200 403 403 403 403 403 403 403 403 403 403"),
+    # references inside bodies: the named customer or owner is checked like the path's
+    ("link to another rep's customer", "POST", "/customers/{fresh_pool}/relationships",
+     {"type": "guarantor_of", "to_customer": "{mine}"},
+     "201 201 201 201 403 403 403 403 201 404 404"),
+    ("link to another region", "POST", "/customers/{fresh_pool}/relationships",
+     {"type": "guarantor_of", "to_customer": "{north}"},
+     "201 404 404 404 403 403 403 403 404 404 404"),
+    ("order paid by another rep's customer", "POST", "/orders",
+     {"sold_to": "{mine}", "payer": "{theirs}", "lines": [{"product": "MX-1", "quantity": "1"}]},
+     "201 201 404 201 403 403 403 403 201 404 404"),
+    ("assign to nobody known", "POST", "/customers/{fresh_pool}/assign",
+     {"owner_id": "no-such-user"},
+     "422 422 403 403 403 403 403 403 403 403 422"),
+    ("assign to another region's manager", "POST", "/customers/{fresh_pool}/assign",
+     {"owner_id": "{north_manager_id}"},
+     "422 422 403 403 403 403 403 403 403 403 404"),
+    ("assign to a rep", "POST", "/customers/{fresh_pool}/assign", {"owner_id": "{rep_id}"},
+     "200 200 403 403 403 403 403 403 403 403 404"),
 ]
 
 

@@ -15,6 +15,7 @@ import pytest
 from nameko.extensions import DependencyProvider
 
 from gateway.rpc_pool import RpcPool, Unavailable
+from guanxi_common.circuits import CircuitOpen, NoAnswer
 from guanxi_common.context import Actor
 from guanxi_common.errors import NotFound, ServiceUnavailable
 from guanxi_common.rpc import rpc
@@ -243,12 +244,72 @@ def test_a_closed_pool_refuses_checkouts(echo, make_pool):
             pass
 
 
+def test_a_stopped_service_opens_its_circuit_and_a_trial_closes_it(echo, make_pool,
+                                                                   container_factory,
+                                                                   service_config_factory):
+    pool = make_pool(size=2, timeout=0.5, breaker_failures=2, breaker_cooldown=1.0)
+    with pool.client(actor(1)) as rpc:
+        assert rpc.pool_echo.nap(0) == 0
+    echo.stop()  # its durable queue stays bound: requests wait for nobody
+
+    for _ in range(2):
+        started = time.monotonic()
+        with pytest.raises(NoAnswer, match="did not answer within 0.5 s"):
+            with pool.client(actor(1)) as rpc:
+                rpc.pool_echo.nap(0)
+        assert time.monotonic() - started >= 0.45
+    assert pool.circuits()["pool_echo"]["state"] == "open"
+    started = time.monotonic()
+    sections = pool.gather({"echo": lambda rpc: rpc.pool_echo.nap(0),
+                            "other": lambda rpc: rpc.nobody_home.ping()}, actor=actor(1))
+    assert time.monotonic() - started < 0.1  # neither waited for anybody
+    assert isinstance(sections["echo"].error, CircuitOpen)
+    assert sections["echo"].error.details["service"] == "pool_echo"
+    assert isinstance(sections["other"].error, NoAnswer)  # not running: refused by the broker
+
+    container_factory(PoolEcho, service_config_factory("pool_echo")).start()  # back
+    time.sleep(1.0)
+    # after the cool-down a call starts a probe in the background and is refused at once:
+    # no user call is the one that waits for a service maybe still down
+    started = time.monotonic()
+    with pytest.raises(CircuitOpen):
+        with pool.client(actor(1)) as rpc:
+            rpc.pool_echo.nap(0)
+    assert time.monotonic() - started < 0.1
+    # the probe's answer (PoolEcho has no chassis ``ping``: MethodNotFound is an answer too)
+    deadline = time.monotonic() + 3
+    while pool.circuits()["pool_echo"]["state"] != "closed" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pool.circuits()["pool_echo"] == {"state": "closed", "failures": 0, "retry_after": 0.0}
+    with pool.client(actor(1)) as rpc:
+        assert rpc.pool_echo.nap(0) == 0
+        assert rpc.pool_echo.whoami()["data"]["user_id"] == "user-1"
+
+
+def test_a_broker_outage_does_not_open_the_services_circuits(echo, broker_proxy, make_pool):
+    proxy, proxied_uri = broker_proxy
+    pool = make_pool(proxied_uri, size=1, timeout=1, breaker_failures=1,
+                     reconnect_interval=0.1)
+    with pool.client(actor(1)) as rpc:
+        rpc.pool_echo.whoami()
+        proxy.cut()
+        with pytest.raises(ServiceUnavailable) as lost:
+            rpc.pool_echo.nap(0.5)
+    assert not isinstance(lost.value, (NoAnswer, CircuitOpen))
+    proxy.restore()
+    time.sleep(0.2)
+    with pool.client(actor(1)) as rpc:
+        assert rpc.pool_echo.whoami()["data"]["user_id"] == "user-1"
+    assert pool.circuits()["pool_echo"]["state"] == "closed"
+
+
 # --------------------------------------------------------------------------- plain threads
 
 PROBE = r'''
 import json, sys, threading, time
 from eventlet import patcher
 from gateway.rpc_pool import RpcPool, Unavailable
+from guanxi_common.circuits import CircuitOpen, NoAnswer
 from guanxi_common.context import Actor
 
 pool = RpcPool(sys.argv[1], size=int(sys.argv[2]), timeout=float(sys.argv[3]),

@@ -180,8 +180,8 @@ def test_rep_sees_own_opportunities_and_manager_the_region(sales_uow):
     a = opportunity(rep, mine.number)
     b = opportunity(rep2, theirs.number)
     c = opportunity(admin, far.number, owner_id="rep-9")
-    with pytest.raises(Forbidden):
-        opportunity(rep, theirs.number)              # not rep-1's customer
+    with pytest.raises(NotFound):  # not rep-1's customer: answered as an unknown one
+        opportunity(rep, theirs.number)
     with pytest.raises(Forbidden):
         opportunity(rep, mine.number, owner_id="rep-2")  # reps do not assign
     numbers = lambda actor, **crit: [o.number for o in

@@ -52,6 +52,16 @@ def rpc_timeout():
     return env("RPC_TIMEOUT", 5.0, float)
 
 
+def rpc_breaker_failures():
+    """Calls in a row to one service that got no answer before its circuit opens (0: off)."""
+    return env("RPC_BREAKER_FAILURES", 5, int)
+
+
+def rpc_breaker_cooldown():
+    """Seconds an open circuit refuses calls before one trial call is let through."""
+    return env("RPC_BREAKER_COOLDOWN", 10.0, float)
+
+
 def log_level():
     return env("LOG_LEVEL", "INFO")
 
@@ -91,6 +101,8 @@ def service_config(service, **overrides):
         "WEB_SERVER_ADDRESS": f"{http_host(service)}:{http_port(service)}",
         "DB_URIS": {service: database_url(service)},
         "RPC_TIMEOUT": rpc_timeout(),
+        "RPC_BREAKER_FAILURES": rpc_breaker_failures(),
+        "RPC_BREAKER_COOLDOWN": rpc_breaker_cooldown(),
         "max_workers": env(f"{upper}_MAX_WORKERS", 10, int),
         "HEARTBEAT": env("AMQP_HEARTBEAT", 60, int),
         "OUTBOX_RELAY_ENABLED": env("OUTBOX_RELAY_ENABLED", True, bool),

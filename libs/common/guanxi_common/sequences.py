@@ -1,5 +1,21 @@
-"""Human numbers (C00001234, SO-2026-000123): unique counters in the service's database."""
-from sqlalchemy import insert, select, update
+"""Human numbers (C00001234, SO-2026-000123): unique counters in the service's database.
+
+A service declares its counter table on its own ``Base`` with the columns of
+:class:`NumberSequenceColumns`::
+
+    class NumberSequence(NumberSequenceColumns, Base):
+        pass
+"""
+from sqlalchemy import BigInteger, String, insert, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class NumberSequenceColumns:
+    """Declarative mixin: the ``number_sequences`` table :func:`next_value` counts in."""
+
+    __tablename__ = "number_sequences"
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 def next_value(session, sequence, name, initial=1):

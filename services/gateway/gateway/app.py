@@ -47,7 +47,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from guanxi_common import logs
 from guanxi_common.config import (GATEWAY, amqp_uri, database_url, env, http_port, log_json,
-                                  log_level, ready_check_timeout, rpc_timeout)
+                                  log_level, ready_check_timeout, rpc_breaker_cooldown,
+                                  rpc_breaker_failures, rpc_timeout)
 from guanxi_common.unit_of_work import UnitOfWork, make_session_factory
 from guanxi_common.engine import check_engine, make_engine
 from guanxi_common.errors import Forbidden, GuanxiError, ServiceUnavailable
@@ -110,6 +111,8 @@ def load_config(overrides=None):
         or database_url("gateway"),
         "GATEWAY_RPC_POOL_SIZE": env("GATEWAY_RPC_POOL_SIZE", 16, int),
         "RPC_TIMEOUT": rpc_timeout(),
+        "RPC_BREAKER_FAILURES": rpc_breaker_failures(),
+        "RPC_BREAKER_COOLDOWN": rpc_breaker_cooldown(),
         "GATEWAY_RPC_CONNECT_TIMEOUT": env("GATEWAY_RPC_CONNECT_TIMEOUT", 2.0, float),
         "GATEWAY_MAX_BODY_BYTES": env("GATEWAY_MAX_BODY_BYTES", 1024 * 1024, int),
         "GATEWAY_CORS_ORIGINS": frozenset(origins),
@@ -175,6 +178,11 @@ class GatewayRpc:
 
     def stats(self):
         return self._pool.stats() if self._pool is not None else {}
+
+    def circuits(self):
+        """``{service: state}`` of the pool's circuit breakers (none before the first call)."""
+        snapshot = getattr(self._pool, "circuits", None)
+        return {name: c["state"] for name, c in snapshot().items()} if snapshot else {}
 
     def close(self):
         with self._lock:
@@ -311,7 +319,9 @@ def create_app(config=None):
     app.extensions["guanxi_rpc"] = GatewayRpc((lambda: pool) if pool is not None else (
         lambda: RpcPool(config["AMQP_URI"], size=config["GATEWAY_RPC_POOL_SIZE"],
                         timeout=config["RPC_TIMEOUT"],
-                        connect_timeout=config["GATEWAY_RPC_CONNECT_TIMEOUT"])))
+                        connect_timeout=config["GATEWAY_RPC_CONNECT_TIMEOUT"],
+                        breaker_failures=config["RPC_BREAKER_FAILURES"],
+                        breaker_cooldown=config["RPC_BREAKER_COOLDOWN"])))
     # gateway.http.current_actor() asks this when a view runs without g.actor set.
     app.extensions[AUTHENTICATOR] = _authenticated_actor
     app.extensions["guanxi_ready"] = ThreadPoolExecutor(max_workers=2,
@@ -518,7 +528,10 @@ def _check_broker(uri, timeout):
 
 def _readyz():
     """Database and broker reachable, answered within ``READY_CHECK_TIMEOUT`` whatever
-    they do (a check still running then counts as failed)."""
+    they do (a check still running then counts as failed). The services' circuits are
+    shown but do not count: a stopped service must not take every gateway out of the
+    Service. Neither probe borrows a pooled RPC client, and gateway/worker.py serves both
+    from threads of their own."""
     timeout = current_app.config["READY_CHECK_TIMEOUT"]
     executor = current_app.extensions["guanxi_ready"]
     checks = {
@@ -535,5 +548,6 @@ def _readyz():
         else:
             results[name] = "ok"
     ready = all(value == "ok" for value in results.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": results}
+    body = {"status": "ready" if ready else "not_ready", "checks": results,
+            "circuits": current_app.extensions["guanxi_rpc"].circuits()}
     return jsonify(body), 200 if ready else 503

@@ -22,6 +22,17 @@ publisher confirms; a broker that dies mid-call shows as an error on the socket 
 is read from. A client that saw a transport failure or a timeout is discarded; a new one is
 made on a later checkout, which is how the pool recovers by itself.
 
+Every target service has a circuit breaker (``guanxi_common.circuits``): after
+``breaker_failures`` calls in a row that got no answer (timed out, or no consumer for the
+request) its calls are refused at once with ``CircuitOpen`` (503) for ``breaker_cooldown``
+seconds; then the next call starts a probe in the background (the chassis' ``ping`` of
+that service, with the call timeout) and is refused too: only the probe's answer closes
+the circuit again. So a stopped service costs the RPC timeout a few times, not on every
+request, no user request waits for it once its circuit is open, and the gateway's threads
+are not all kept waiting for it. The breakers sit where a call is
+made (``rpc.<service>.<method>()``), below the pool interface, so ``gather`` sections and
+single calls share them, and ``gateway.testing.FakeRpcPool`` takes the same breakers.
+
 The wire format is Nameko's: body ``{"args", "kwargs"}`` in the configured serializer,
 ``reply_to`` / ``correlation_id``, the caller's context data as ``nameko.*`` headers (the
 actor, and a fresh ``call_id_stack`` per checkout), replies ``{"result", "error"}`` with
@@ -56,6 +67,8 @@ from nameko.constants import (
 )
 from nameko.rpc import get_rpc_exchange
 
+from guanxi_common.circuits import NoAnswer, NotDelivered, guarded_call, report, rpc_breakers
+from guanxi_common.context import Actor
 from guanxi_common.errors import ServiceUnavailable
 from guanxi_common.rpc import RPC_REQUEST_OPTIONS, deserialize_error, request_expiration_ms
 
@@ -68,6 +81,7 @@ TRANSPORT_ERRORS = (OSError, AmqpConnectionError, OperationalError, AMQPError, K
 # eventlet hub (eventlet's green ``select`` has no poll, and a green recv would wait).
 _poll = original("select").poll
 _POLL_TROUBLE = 0x001 | 0x008 | 0x010 | 0x020  # POLLIN, POLLERR, POLLHUP, POLLNVAL
+_PROBE_ACTOR = Actor.system(request_id="gateway-circuit-probe")
 
 
 @dataclass(frozen=True)
@@ -109,9 +123,8 @@ def _quiet(connection):
         return False
 
 
-def _unavailable(service, method, why, **details):
-    return ServiceUnavailable(f"{service}.{method} {why}",
-                              {"service": service, "method": method, **details})
+def _unavailable(service, method, why, kind=NotDelivered, **details):
+    return kind(f"{service}.{method} {why}", {"service": service, "method": method, **details})
 
 
 class _Client:
@@ -170,7 +183,7 @@ class _Client:
         finally:
             self._waiting = None
         if reply is None:
-            raise _unavailable(service, method, "is not running (no queue bound)")
+            raise _unavailable(service, method, "is not running (no queue bound)", NoAnswer)
         payload = loads(reply.body, reply.properties.get("content_type"),
                         reply.properties.get("content_encoding"), accept=self.accept)
         error = payload.get("error")
@@ -198,7 +211,7 @@ class _Client:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _unavailable(service, method, f"did not answer within {timeout:g} s",
-                                   timeout=timeout)
+                                   NoAnswer, timeout=timeout)
             try:
                 self._amqp.drain_events(timeout=remaining)
             except TimeoutError:
@@ -235,9 +248,10 @@ class _MethodProxy:
     def __call__(self, *args, **kwargs):
         lease = self._lease
         client = lease._active_client()
-        timeout = lease._call_timeout(self.service_name, self.method_name)
-        return client.call(self.service_name, self.method_name, args, kwargs, lease._headers,
-                           timeout)
+        service, method = self.service_name, self.method_name
+        timeout = lease._call_timeout(service, method)
+        return guarded_call(lease._breakers, service, method, lambda: client.call(
+            service, method, args, kwargs, lease._headers, timeout), lease._probe)
 
 
 class _ServiceProxy:
@@ -260,8 +274,9 @@ class _Lease:
     client never carries the previous caller, and a lease kept past its ``with`` block
     refuses to call instead of borrowing a client another thread now owns."""
 
-    def __init__(self, client, actor, deadline, timeout, name):
+    def __init__(self, client, actor, deadline, timeout, name, breakers, probe):
         self._client = client
+        self._breakers, self._probe = breakers, probe
         self._deadline = deadline
         self._timeout = timeout
         data = {**actor.to_context_data(), "call_id_stack": [f"{name}.call.{uuid.uuid4()}"]}
@@ -300,10 +315,13 @@ class RpcPool:
     in microseconds), reused LIFO, and replaced when broken, idle longer than ``max_idle``
     or closed by the broker. Every call times out after ``timeout`` with
     ``ServiceUnavailable``; a checkout waits at most ``timeout`` for a free client.
+    ``breaker_failures`` calls in a row to one service without an answer open its circuit
+    for ``breaker_cooldown`` seconds (0 failures: no breakers); ``clock`` is for tests.
     """
 
     def __init__(self, amqp_uri, size=8, timeout=5.0, connect_timeout=2.0, *, name="gateway",
-                 max_idle=120.0, reconnect_interval=1.0):
+                 max_idle=120.0, reconnect_interval=1.0, breaker_failures=5,
+                 breaker_cooldown=10.0, clock=time.monotonic):
         if isinstance(amqp_uri, str):
             self.config = {AMQP_URI_CONFIG_KEY: amqp_uri}
         else:
@@ -312,6 +330,7 @@ class RpcPool:
             raise ValueError("size must be at least 1")
         self.size, self.timeout, self.connect_timeout = size, float(timeout), float(connect_timeout)
         self.name, self.max_idle, self.reconnect_interval = name, max_idle, reconnect_interval
+        self.breakers = rpc_breakers(name, breaker_failures, breaker_cooldown, clock=clock)
         self._slots = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
         self._idle = []
@@ -335,7 +354,8 @@ class RpcPool:
             raise TypeError("pool.client() needs the caller's Actor: services authorise by it")
         wait = self.timeout if timeout is None else max(0.0, timeout)
         client = self._checkout(wait)
-        lease = _Lease(client, actor, deadline, self.timeout, self.name)
+        lease = _Lease(client, actor, deadline, self.timeout, self.name, self.breakers,
+                       self._start_probe)
         try:
             yield lease
         finally:
@@ -403,6 +423,28 @@ class RpcPool:
             self._discarded += 1
         client.close()
 
+    # ------------------------------------------------------------------ probes
+    def _start_probe(self, service, trial):
+        threading.Thread(target=self._probe, args=(service, trial), daemon=True,
+                         name=f"{self.name}-probe-{service}").start()
+
+    def _probe(self, service, trial):
+        """``service.ping()`` outside the breaker; its outcome decides the trial (a probe
+        that could not be sent decides nothing: another is made after the cool-down)."""
+        error = None
+        try:
+            with self.client(_PROBE_ACTOR) as lease:
+                client = lease._active_client()
+                try:
+                    client.call(service, "ping", (), {}, lease._headers, self.timeout)
+                except Exception as exc:  # noqa: BLE001 -- the outcome is the report
+                    error = exc
+                report(self.breakers, service, trial, error)
+        except ServiceUnavailable as exc:  # no client: the broker is away or the pool full
+            error = exc
+        _log.info("circuit of %s probed: %s", service,
+                  "answered" if error is None else f"{type(error).__name__}: {error}")
+
     # ------------------------------------------------------------------ fan-out
     def gather(self, calls, timeout=None, *, actor):
         """Run ``{name: fn(rpc)}`` in parallel, each with its own client and ``actor``.
@@ -451,6 +493,10 @@ class RpcPool:
         with self._lock:
             return {"size": self.size, "idle": len(self._idle), "in_use": self._leased,
                     "created": self._created, "discarded": self._discarded}
+
+    def circuits(self):
+        """``{service: {"state", "failures", "retry_after"}}`` of every service called."""
+        return self.breakers.snapshot()
 
     def close(self):
         """Close idle clients now and leased ones when they come back; refuse checkouts."""

@@ -6,6 +6,7 @@ real Flask app without a broker or a service::
     pool.reply("customer", "search", lambda criteria: page)   # computed from the arguments
     pool.fail("customer", "get", NotFound("customer C09999999 not found"))
     pool.down("sales")                                        # every sales call: 503
+    pool = FakeRpcPool(breakers=rpc_breakers("gateway", 3, 10, clock=clock))  # circuits too
     app = create_app({..., "RPC_POOL": pool})
 
     call = pool.last("customer", "update")
@@ -26,6 +27,7 @@ from typing import Any
 from kombu.serialization import dumps, loads, prepare_accept_content
 from nameko import serialization
 
+from guanxi_common.circuits import NoAnswer, guarded_call
 from guanxi_common.context import Actor
 from guanxi_common.errors import ServiceUnavailable
 from guanxi_common.rpc import deserialize_error, serialize_error
@@ -69,10 +71,13 @@ class _Answer:
 
 @dataclass
 class FakeRpcPool:
-    """Answers per ``(service, method)``; every call recorded in :attr:`calls`."""
+    """Answers per ``(service, method)``; every call recorded in :attr:`calls`. With
+    ``breakers`` (``guanxi_common.circuits.rpc_breakers``) calls pass the same circuit
+    breakers as the real pool's: a call refused by an open circuit is not recorded."""
 
     calls: list = field(default_factory=list)
     unexpected: list = field(default_factory=list)
+    breakers: Any = None
 
     def __post_init__(self):
         self._answers = {}
@@ -92,7 +97,7 @@ class FakeRpcPool:
         return self
 
     def down(self, service):
-        """Every call to ``service`` fails as when it is not running."""
+        """Every call to ``service`` fails as when it is not running (no answer)."""
         self._down.add(service)
         return self
 
@@ -145,13 +150,17 @@ class FakeRpcPool:
 
     # --- one call -----------------------------------------------------------------------
     def _call(self, service, method, args, kwargs, actor):
+        return guarded_call(self.breakers, service, method,
+                            lambda: self._answer(service, method, args, kwargs, actor))
+
+    def _answer(self, service, method, args, kwargs, actor):
         payload = _wire({"args": list(args), "kwargs": kwargs})
         call = Call(service, method, tuple(payload["args"]), payload["kwargs"], actor)
         with self._lock:
             self.calls.append(call)
         if service in self._down:
-            raise ServiceUnavailable(f"{service}.{method} is not running (no queue bound)",
-                                     {"service": service, "method": method})
+            raise NoAnswer(f"{service}.{method} is not running (no queue bound)",
+                           {"service": service, "method": method})
         answer = self._answers.get((service, method))
         if answer is None:
             self.unexpected.append(call)

@@ -8,21 +8,33 @@ province of their customer.
 from sqlalchemy import or_
 
 from guanxi_common import access
-from guanxi_common.errors import Forbidden
+from guanxi_common.errors import Forbidden, NotFound
 from sales.adapters.models import CustomerReplica
 from sales.adapters.repository import province_of
 
 
-def ensure_read(actor, customer):
+def ensure_read(actor, customer, ref=None):
+    """``ref``: the reference the caller named the customer by. A customer the caller named
+    and may not see answers exactly like one sales does not know (``find_customer``), so
+    numbers cannot be walked; one reached through another record is a Forbidden."""
     if not access.can_read(actor, customer.owner_id, customer.province):
+        if ref is not None:
+            raise unknown_customer(ref)
         raise Forbidden(f"{actor.user_id} may not see customer {customer.number}",
                         {"customer": customer.number})
 
 
-def ensure_write(actor, customer):
+def ensure_write(actor, customer, ref=None, field="customer"):
+    """As :func:`ensure_read`, then Forbidden (naming ``field``) when it may not be acted for."""
+    ensure_read(actor, customer, ref)
     if not access.can_write(actor, customer.owner_id, customer.province):
         raise Forbidden(f"{actor.user_id} may not act for customer {customer.number}",
-                        {"customer": customer.number})
+                        {field: customer.number})
+
+
+def unknown_customer(ref):
+    ref = (ref or "").strip()  # as find_customer echoes it
+    return NotFound(f"customer {ref} is not known to sales", {"customer": ref})
 
 
 def ensure_opportunity_read(actor, opportunity):

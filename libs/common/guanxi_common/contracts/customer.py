@@ -52,33 +52,32 @@ def _required(**kwargs):
 
 # ---- input --------------------------------------------------------------------------------
 
-class PhoneInSchema(StrictSchema):
+class _ContactPointInSchema(StrictSchema):
+    """A phone or an e-mail address: its ``value`` is normalised on load by ``normalize``
+    (a ``guanxi_common.contact`` function), a refusal reported on ``value``."""
+
+    normalize = None
+    label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    is_primary = fields.Boolean(load_default=False)
+
+    @post_load
+    def normalise(self, data, **kwargs):
+        try:
+            data["value"] = self.normalize(data["value"])
+        except contact.InvalidContact as exc:
+            raise ValidationError({"value": [exc.reason]}) from exc
+        return data
+
+
+class PhoneInSchema(_ContactPointInSchema):
+    normalize = staticmethod(contact.normalize_phone)
     value = fields.String(required=True, validate=validate.Length(min=3, max=40), metadata={
         "description": "Any written form: '138 1234 5678', '+86-138-1234-5678', '0755-2878 0808'."})
-    label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
-    is_primary = fields.Boolean(load_default=False)
-
-    @post_load
-    def normalise(self, data, **kwargs):
-        try:
-            data["value"] = contact.normalize_phone(data["value"])
-        except contact.InvalidContact as exc:
-            raise ValidationError({"value": [exc.reason]}) from exc
-        return data
 
 
-class EmailInSchema(StrictSchema):
+class EmailInSchema(_ContactPointInSchema):
+    normalize = staticmethod(contact.normalize_email)
     value = fields.String(required=True, validate=validate.Length(min=3, max=254))
-    label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
-    is_primary = fields.Boolean(load_default=False)
-
-    @post_load
-    def normalise(self, data, **kwargs):
-        try:
-            data["value"] = contact.normalize_email(data["value"])
-        except contact.InvalidContact as exc:
-            raise ValidationError({"value": [exc.reason]}) from exc
-        return data
 
 
 class AddressInSchema(StrictSchema):
@@ -285,6 +284,9 @@ class EraseRequestSchema(StrictSchema):
 class ExportCriteriaSchema(StrictSchema):
     format = fields.String(load_default="jsonl", validate=validate.OneOf(EXPORT_FORMATS),
                            metadata={"description": "jsonl (JSON Lines) or csv."})
+    bom = fields.Boolean(load_default=False, metadata={
+        "description": "csv only: start with the UTF-8 byte order mark, so that Excel reads "
+                       "Chinese text right."})
 
 
 class PhoneLookupSchema(StrictSchema):

@@ -11,6 +11,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Inte
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from guanxi_common.columns import UTCDateTime
+from guanxi_common.sequences import NumberSequenceColumns
 
 MONEY = Numeric(18, 2)
 
@@ -19,12 +20,8 @@ class Base(DeclarativeBase):
     pass
 
 
-class NumberSequence(Base):
+class NumberSequence(NumberSequenceColumns, Base):
     """Counters for human numbers (C00001234); a row lock makes them gap-tolerant but unique."""
-
-    __tablename__ = "number_sequences"
-    name: Mapped[str] = mapped_column(String(30), primary_key=True)
-    next_value: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class Customer(Base):

@@ -30,11 +30,17 @@ PARTY_ONLY_FIELDS = {"company": ("gender", "birth_date", "marital_status"),
 
 
 def raise_on_conflicts(conflicts):
-    if conflicts:
-        first = conflicts[0]
-        raise Conflict(f"{first['field']} {first['value']} already belongs to customer "
-                       f"{first['existing_number']}",
-                       {"conflicts": conflicts, "existing_number": first["existing_number"]})
+    """The entry is refused whoever holds the value; the holder is named only to a caller
+    who may read it (``hard_conflicts(..., actor=)`` leaves the number out otherwise)."""
+    if not conflicts:
+        return
+    first = conflicts[0]
+    if "existing_number" not in first:
+        raise Conflict(f"{first['field']} {first['value']} already belongs to another customer",
+                       {"conflicts": conflicts})
+    raise Conflict(f"{first['field']} {first['value']} already belongs to customer "
+                   f"{first['existing_number']}",
+                   {"conflicts": conflicts, "existing_number": first["existing_number"]})
 
 
 
@@ -55,8 +61,8 @@ def create_customer(uow, data):
         raise ValidationFailed(exc.message, {"status": [exc.message]}) from exc
     if any(data.get(f) is not None for f in CREDIT_FIELDS if f != "credit_currency"):
         access.ensure_role(actor, "credit_manager", action="set a credit limit")
-    raise_on_conflicts(duplicates.hard_conflicts(session, data))
-    warnings = duplicates.likely_duplicates(session, data)
+    raise_on_conflicts(duplicates.hard_conflicts(session, data, actor=actor))
+    warnings = duplicates.likely_duplicates(session, data, actor=actor)
     roles = known_role_codes(session, data.get("roles") or [])
     now = utcnow()
     seq = repo.next_seq(session)
@@ -129,7 +135,7 @@ def _apply_collections(customer, data):
 def update_customer(uow, ref, changes):
     session, actor = uow.session, uow.actor
     customer = repo.get_customer(session, ref, for_update=True)
-    access.ensure_write(actor, customer)
+    access.ensure_write(actor, customer, ref)
     ensure_live(customer)
     expected = changes.pop("expected_version", None)
     if expected is not None and expected != customer.version:
@@ -148,7 +154,8 @@ def update_customer(uow, ref, changes):
             lifecycle.check_transition(customer.status, changes["status"])
     probe = {"phones": changes.get("phones"), "emails": changes.get("emails"),
              "credit_code": changes.get("credit_code")}
-    raise_on_conflicts(duplicates.hard_conflicts(session, probe, exclude_id=customer.id))
+    raise_on_conflicts(duplicates.hard_conflicts(session, probe, exclude_id=customer.id,
+                                                 actor=actor))
     before = snapshot(customer)
     for field, value in changes.items():
         if field in ("phones", "emails", "addresses", "tags", "financials"):
@@ -172,7 +179,7 @@ def update_customer(uow, ref, changes):
 def set_credit_limit(uow, ref, data):
     access.ensure_role(uow.actor, "credit_manager", action="set a credit limit")
     customer = repo.get_customer(uow.session, ref, for_update=True)
-    access.ensure_write(uow.actor, customer)
+    access.ensure_write(uow.actor, customer, ref)
     ensure_live(customer)
     before = snapshot(customer)
     customer.credit_limit = data["credit_limit"]
@@ -186,7 +193,9 @@ def merge(uow, survivor_ref, victim_ref, reason=None):
     session = uow.session
     access.ensure_role(uow.actor, action="merge customers")
     survivor = repo.get_customer(session, survivor_ref, for_update=True)
+    access.ensure_write(uow.actor, survivor, survivor_ref)
     victim = repo.get_customer(session, victim_ref, for_update=True)
+    access.ensure_reference(uow.actor, victim, "victim", victim_ref)
     if survivor.id == victim.id:
         raise BusinessRuleViolation("a customer cannot be merged into itself",
                                     {"rule": "merge_self"})

@@ -40,6 +40,7 @@ def claim(uow, ref, policy, now=None):
     actor = uow.actor
     access.ensure_role(actor, "sales_rep", "sales_manager", action="claim from the pool")
     customer = repo.get_customer(uow.session, ref, for_update=True)
+    access.ensure_read(actor, customer, ref)  # an owned customer out of scope: as if missing
     ensure_live(customer)
     # Two claims by one rep on different customers must not both see the count below the
     # limit: they queue on the rep (the row lock above only covers the customer).
@@ -47,26 +48,29 @@ def claim(uow, ref, policy, now=None):
     with domain_rules(customer=customer.number):
         pool.can_claim(customer.owner_id, actor.user_id, _owned_count(uow.session, actor.user_id),
                        customer.last_owner_id, customer.released_at, now or utcnow(), policy)
-    access.ensure_write(actor, customer)  # a manager claims only in their region
+    access.ensure_write(actor, customer, ref)  # a manager claims only in their region
     return _set_owner(uow, customer, actor.user_id, "claimed", now=now)
 
 
 def release(uow, ref, reason=None):
     customer = repo.get_customer(uow.session, ref, for_update=True)
+    access.ensure_read(uow.actor, customer, ref)
     ensure_live(customer)
     if customer.owner_id is None:
         raise BusinessRuleViolation(f"customer {customer.number} is already in the pool",
                                     {"rule": "not_owned"})
     if customer.owner_id != uow.actor.user_id:
         access.ensure_role(uow.actor, "sales_manager", action="release another rep's customer")
-        access.ensure_write(uow.actor, customer)
+        access.ensure_write(uow.actor, customer, ref)
     return _set_owner(uow, customer, None, "released", reason)
 
 
 def assign(uow, ref, owner_id):
+    """The service knows no users: that ``owner_id`` names an active user who may hold this
+    customer is checked by the caller that knows them (the gateway, before it calls)."""
     access.ensure_role(uow.actor, "sales_manager", action="assign a customer")
     customer = repo.get_customer(uow.session, ref, for_update=True)
-    access.ensure_write(uow.actor, customer)
+    access.ensure_write(uow.actor, customer, ref)
     ensure_live(customer)
     if customer.owner_id == owner_id:
         return customer
@@ -82,7 +86,7 @@ def record_follow_up(uow, ref, occurred_at, authorize=True):
         access.ensure_role(uow.actor, "sales_rep", "sales_manager", action="record a follow-up")
     customer = repo.get_customer(uow.session, ref, full=False)
     if authorize:
-        access.ensure_write(uow.actor, customer)
+        access.ensure_write(uow.actor, customer, ref)
     if customer.merged_into_id:
         customer = repo.get_customer(uow.session, customer.merged_into_id, full=False)
     last = customer.last_follow_up_at

@@ -10,8 +10,8 @@ from customer.adapters.models import Relationship, RelationshipType
 from customer.application.changes import emit, ensure_live, record_history, snapshot
 from customer.domain import history, relationships
 from guanxi_common.clock import utcnow
-from guanxi_common.errors import (BusinessRuleViolation, Conflict, NotFound, ValidationFailed,
-                                  domain_rules)
+from guanxi_common.errors import (BusinessRuleViolation, Conflict, Forbidden, NotFound,
+                                  ValidationFailed, domain_rules)
 
 
 def define_relationship_type(uow, data):
@@ -41,19 +41,22 @@ def _domain_type(row):
 
 def add_relationship(uow, data):
     """Link two customers; an inverse code ("subsidiary_of") is stored the canonical way round."""
-    session = uow.session
-    source_ref, target_ref = data["from_customer"], data["to_customer"]
+    session, actor = uow.session, uow.actor
+    # the link changes both customers (history, version), so the caller must be able to
+    # change both; the customer it is added on is checked before the one it names
+    named = repo.get_customer(session, data["from_customer"], for_update=True)
+    access.ensure_write(actor, named, data["from_customer"])
+    other = repo.get_customer(session, data["to_customer"], for_update=True)
+    access.ensure_reference(actor, other, "to_customer", data["to_customer"])
+    source, target = named, other
     rel_type = session.get(RelationshipType, data["type"])
     if rel_type is None:
         rel_type = session.scalar(select(RelationshipType)
                                   .where(RelationshipType.inverse_code == data["type"]))
-        source_ref, target_ref = target_ref, source_ref
+        source, target = target, source
     if rel_type is None:
         raise ValidationFailed("unknown relationship type",
                                {"type": [f"unknown relationship type {data['type']!r}"]})
-    source = repo.get_customer(session, source_ref, for_update=True)
-    target = repo.get_customer(session, target_ref, for_update=True)
-    access.ensure_write(uow.actor, source)
     for c in (source, target):
         ensure_live(c)
     with domain_rules():
@@ -82,10 +85,14 @@ def add_relationship(uow, data):
 def end_relationship(uow, relationship_id, valid_to=None, remove=False):
     session = uow.session
     rel = session.get(Relationship, relationship_id)
-    if rel is None:
+    source, target = (rel.from_customer, rel.to_customer) if rel is not None else (None, None)
+    actor = uow.actor
+    if rel is None or not (access.readable(actor, source) or access.readable(actor, target)):
         raise NotFound(f"relationship {relationship_id} not found", {"relationship": relationship_id})
-    access.ensure_write(uow.actor, rel.from_customer)
-    source, target = rel.from_customer, rel.to_customer
+    # either end's keeper may end the link: it is part of both customers' records
+    if not any(access.can_write(actor, c.owner_id, c.province) for c in (source, target)):
+        raise Forbidden(f"{actor.user_id} may change neither customer of relationship "
+                        f"{relationship_id}", {"relationship": relationship_id})
     if remove:
         session.delete(rel)
         action = "relationship_removed"

@@ -23,7 +23,7 @@ def known_role_codes(session, codes):
 
 def add_role(uow, ref, role_code):
     customer = repo.get_customer(uow.session, ref, for_update=True)
-    access.ensure_write(uow.actor, customer)
+    access.ensure_write(uow.actor, customer, ref)
     ensure_live(customer)
     code = known_role_codes(uow.session, [role_code])[0]
     if code in {r.role_code for r in customer.roles}:
@@ -37,7 +37,7 @@ def add_role(uow, ref, role_code):
 
 def remove_role(uow, ref, role_code):
     customer = repo.get_customer(uow.session, ref, for_update=True)
-    access.ensure_write(uow.actor, customer)
+    access.ensure_write(uow.actor, customer, ref)
     ensure_live(customer)
     before = snapshot(customer)
     customer.roles = [r for r in customer.roles if r.role_code != role_code]

@@ -53,7 +53,21 @@ def csv_row(record):
     flat["tags"] = "|".join(record["tags"])
     flat["phones"] = "|".join(p["value"] for p in record["phones"])
     flat["emails"] = "|".join(e["value"] for e in record["emails"])
-    return ["" if flat.get(col) is None else flat.get(col) for col in CSV_COLUMNS]
+    return [spreadsheet_safe("" if flat.get(col) is None else flat.get(col)) for col in CSV_COLUMNS]
+
+
+#: what makes a spreadsheet read a cell as a formula (OWASP "CSV Injection"), with the
+#: full-width forms Chinese input methods type
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value):
+    """A text cell that would start a formula gets a leading apostrophe, so Excel and
+    LibreOffice show it as text (a phone ``+86...`` too: the CSV is for people, the JSON
+    Lines export keeps values as they are). Numbers and dates are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def csv_line(values):

@@ -7,7 +7,7 @@ from customer import access
 from customer.adapters import records, repository as repo
 from customer.adapters.models import HistoryEntry
 from guanxi_common.contracts.customer import HistoryEntrySchema
-from guanxi_common.errors import Forbidden, NotFound
+from guanxi_common.errors import NotFound
 
 HISTORY_ENTRIES = HistoryEntrySchema(many=True)
 
@@ -16,16 +16,16 @@ def get(session, actor, ref):
     found = records.load(session, repo.ref_condition(ref))
     if found is None:
         raise NotFound(f"customer {ref} not found", {"customer": ref})
-    record, owner_id, province, number = found
+    record, owner_id, province, _ = found
     if not access.can_read(actor, owner_id, province):
-        raise Forbidden(f"{actor.user_id} may not read customer {number}", {"customer": number})
+        raise access.hidden(ref)
     return record
 
 
 def history(session, actor, ref, page=1, page_size=50):
     customer = repo.get_customer(session, ref, full=False)
     if not actor.has_role("auditor"):
-        access.ensure_read(actor, customer)
+        access.ensure_read(actor, customer, ref)
     stmt = select(HistoryEntry).where(HistoryEntry.customer_id == customer.id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(HistoryEntry.id.desc()).limit(page_size)

@@ -15,7 +15,7 @@ LIST_ITEMS = RelationshipListItemSchema(many=True)
 
 def list_relationships(session, actor, ref, include_ended=False, on=None):
     customer = repo.get_customer(session, ref, full=False)
-    access.ensure_read(actor, customer)
+    access.ensure_read(actor, customer, ref)
     stmt = (select(Relationship)
             .where(or_(Relationship.from_id == customer.id, Relationship.to_id == customer.id))
             .options(selectinload(Relationship.type), selectinload(Relationship.from_customer),
@@ -29,15 +29,25 @@ def list_relationships(session, actor, ref, include_ended=False, on=None):
     for row in rows:
         # seen from this customer: the outgoing name or the inverse name
         outgoing = row.from_id == customer.id
-        items.append({**records.relationship_of(row),
+        items.append({**visible_relationship(actor, row),
                       "direction": "outgoing" if outgoing else "incoming",
                       "label": row.type.name if outgoing else row.type.inverse_name})
     return LIST_ITEMS.dump(items)
 
 
+def visible_relationship(actor, row):
+    """A link is part of both customers' pictures, so either side sees it and the other
+    end's number; the other end's name only when the caller may read that customer."""
+    item = records.relationship_of(row)
+    for end, customer in (("from_name", row.from_customer), ("to_name", row.to_customer)):
+        if not access.readable(actor, customer):
+            del item[end]
+    return item
+
+
 def group_tree(session, actor, ref):
     root = repo.get_customer(session, ref, full=False)
-    access.ensure_read(actor, root)
+    access.ensure_read(actor, root, ref)
     edges = repo.hierarchical_edges_from(session, [root.id])
     tree = relationships.group_tree(root.id, edges)
     ids = {root.id} | {child for _, child in edges}
@@ -45,8 +55,11 @@ def group_tree(session, actor, ref):
 
     def decorate(node):
         c = info[node["id"]]
-        return {"id": c.id, "number": c.number, "name": c.name, "status": c.status,
-                "children": [decorate(child) for child in node.get("children", [])]}
+        shown = {"id": c.id, "number": c.number, "status": c.status,
+                 "children": [decorate(child) for child in node.get("children", [])]}
+        if access.readable(actor, c):  # the group's shape is the root's; names are not
+            shown["name"] = c.name
+        return shown
 
     return {"root": decorate(tree), "size": len(ids)}
 

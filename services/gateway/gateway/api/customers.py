@@ -16,6 +16,7 @@ from guanxi_common.errors import ValidationFailed
 
 from gateway.api import customer_schemas as s
 from gateway.api.bodies import sent_body
+from gateway import owners
 from gateway.app import rpc_pool
 from gateway.http import endpoint
 from gateway.roles import ADMIN
@@ -251,8 +252,14 @@ def release(number, body):
           tags="pool", roles=("sales_manager",), body=s.PoolAssignSchema,
           response=s.CustomerRecordSchema, errors=(422,))
 def assign(number, body):
+    """``owner_id`` must be an active user who may hold the customer (a sales rep; a
+    regional role of the customer's province), else 422 naming it; null returns the
+    customer to the pool."""
+    owner_id = body["owner_id"]
     with rpc_pool().client() as rpc:
-        return rpc.customer.assign(number, body["owner_id"])
+        if owner_id is not None:
+            owners.ensure_may_hold(owner_id, lambda: rpc.customer.get(number).get("province"))
+        return rpc.customer.assign(number, owner_id)
 
 
 # --- export and privacy -------------------------------------------------------------------
@@ -263,7 +270,9 @@ def assign(number, body):
 def export_customers(query):
     """JSON Lines (``application/x-ndjson``, one customer-record.v1 per line) or CSV, streamed
     batch by batch; merged and erased customers are left out, regional callers get their
-    province."""
+    province. CSV cells that a spreadsheet would run as a formula (starting ``=``, ``+``,
+    ``-``, ``@``, tab, CR) carry a leading ``'``; ``bom=true`` starts a CSV with the UTF-8
+    byte order mark for Excel."""
     fmt = query["format"]
     pool, actor = rpc_pool(), g.actor
     size = int(current_app.config.get("GATEWAY_EXPORT_BATCH_SIZE") or EXPORT_BATCH_SIZE)
@@ -273,8 +282,11 @@ def export_customers(query):
             return rpc.customer.export_batch(after, size, fmt)
 
     first = fetch(0)  # before the 200: refusals and outages still answer as problems
+    bom = fmt == "csv" and query.get("bom")
 
     def stream(batch):
+        if bom:
+            yield "\ufeff".encode("utf-8")
         while True:
             if batch["lines"]:
                 yield "".join(line + "\n" for line in batch["lines"]).encode("utf-8")

@@ -25,10 +25,11 @@ response sees exactly what the first attempt would have shown. The same key with
 different body is a 409 problem (``idempotency_key``, ``scope``); two concurrent first
 uses of a key: one wins, the other gets 409 with ``retry: true``.
 """
-from flask import Blueprint
+from flask import Blueprint, g
 
 from guanxi_common.errors import NotFound
 
+from gateway import owners
 from gateway.app import rpc_pool
 from gateway.http import IDEMPOTENCY_HEADER, endpoint
 from gateway.api import sales_schemas as s
@@ -53,6 +54,17 @@ def _criteria(query=None, paging=None):
     if paging is not None:
         criteria.update(page=paging.page, page_size=paging.page_size)
     return criteria
+
+
+def _check_owner(body, customers):
+    """An owner named in the body other than the caller must be an active user who may hold
+    work for each of ``customers`` (refs), judged by the region sales knows them in."""
+    owner_id = body.get("owner_id")
+    if owner_id is None or owner_id == g.actor.user_id:
+        return
+    for ref in dict.fromkeys(customers):
+        owners.ensure_may_hold(owner_id,
+                               lambda ref=ref: _sales("replica_customer", ref).get("province"))
 
 
 def _location(path, number, idempotency_key=None):
@@ -134,7 +146,9 @@ def list_opportunities(query, paging):
           tags=[OPPORTUNITIES], body=s.OpportunityCreateSchema, response=s.OpportunitySchema,
           status=201, errors=(404,))
 def create_opportunity(body):
-    """Starts in the first open stage."""
+    """Starts in the first open stage. Another ``owner_id`` than the caller's must be an
+    active user who may hold the customer's work (422 otherwise)."""
+    _check_owner(body, [body["customer"]])
     created = _sales("create_opportunity", sent_body(body))
     return created, 201, _location("opportunities", created["number"])
 
@@ -325,7 +339,9 @@ def list_activities(query, paging):
           tags=[ACTIVITIES], body=s.ActivityCreateSchema, response=s.ActivitySchema,
           status=201, errors=(404,))
 def log_activity(body):
-    """Plan one (``due_at``) or log one already done (``done_at`` + ``outcome``)."""
+    """Plan one (``due_at``) or log one already done (``done_at`` + ``outcome``). Another
+    ``owner_id`` than the caller's must be an active user who may hold the customer's work."""
+    _check_owner(body, [body["customer"]])
     return _sales("log_activity", sent_body(body)), 201
 
 
@@ -347,5 +363,7 @@ def complete_activity(activity_id, body):
           tags=[ACTIVITIES], body=s.VisitPlanCreateSchema, response=s.VisitPlanSchema,
           status=201, errors=(404,))
 def plan_visits(body):
-    """One plan per owner and day: a later call adds visits. Answers the whole plan."""
+    """One plan per owner and day: a later call adds visits. Answers the whole plan.
+    Another ``owner_id`` than the caller's must be able to hold every visited customer."""
+    _check_owner(body, [visit["customer"] for visit in body["visits"]])
     return _sales("plan_visits", sent_body(body)), 201

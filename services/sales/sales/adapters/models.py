@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from guanxi_common import idempotency
 from guanxi_common.columns import UTCDateTime
+from guanxi_common.sequences import NumberSequenceColumns
 
 MONEY = Numeric(18, 2)
 RATE = Numeric(7, 4)
@@ -26,12 +27,8 @@ class Base(DeclarativeBase):
 idempotency_keys = idempotency.make_table(Base.metadata)
 
 
-class NumberSequence(Base):
+class NumberSequence(NumberSequenceColumns, Base):
     """Counters for human numbers per kind and year (SO-2026-000123)."""
-
-    __tablename__ = "number_sequences"
-    name: Mapped[str] = mapped_column(String(30), primary_key=True)
-    next_value: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class CustomerReplica(Base):

@@ -40,7 +40,9 @@ def ensure_customer_usable(customer):
 
 
 def owner_for(actor, requested):
-    """The owner of new work: the actor, or whom a manager/admin names."""
+    """The owner of new work: the actor, or whom a manager/admin names. Sales knows no
+    users: that the named one exists, is active and may hold the work is the gateway's
+    check (it holds the users), made before it calls."""
     if requested in (None, actor.user_id):
         return actor.user_id
     access.ensure_role(actor, *ASSIGNERS, action="assign work to someone else")
@@ -90,7 +92,7 @@ def _enter(uow, opportunity, stage_code, at):
 def create_opportunity(uow, data):
     session, actor = uow.session, uow.actor
     customer = find_customer(session, data["customer"])
-    ensure_write(actor, customer)
+    ensure_write(actor, customer, data["customer"])
     ensure_customer_usable(customer)
     owner = owner_for(actor, data.get("owner_id"))
     pipeline = load_pipeline(session)

@@ -112,10 +112,14 @@ def check_can_order(session, customer, function):
         order_rules.check_customer_can_order(customer.status, merged=merged, erased=customer.erased)
 
 
-def resolve_partners(session, data, sold_to):
+def resolve_partners(session, data, sold_to, actor=None):
     """``{function: CustomerReplica}``: the named parties, else the sold-to where it holds
     the role; a function neither named nor fillable by the sold-to is a ValidationFailed
-    naming the field. Each party must hold its function's role and be allowed to order."""
+    naming the field. Each party must hold its function's role and be allowed to order.
+
+    With ``actor``, each named party must be one the actor may act for, as the sold-to:
+    the order bills it, ships to it and books its credit. One the actor may not see
+    answers like an unknown customer."""
     partners, missing = {"sold_to": sold_to}, {}
     roles = set(sold_to.roles or [])
     for function in PARTNER_FUNCTIONS[1:]:
@@ -131,6 +135,8 @@ def resolve_partners(session, data, sold_to):
             partners[function] = sold_to
             continue
         partners[function] = find_customer(session, ref)
+        if actor is not None:
+            ensure_write(actor, partners[function], ref, field=function)
     if missing:
         raise ValidationFailed("; ".join(f"{f}: {r[0]}" for f, r in missing.items()), missing)
     checked = set()
@@ -298,8 +304,8 @@ def place_order(uow, data):
     if replayed is not None:
         return replayed
     sold_to = find_customer(session, data["sold_to"])
-    ensure_write(actor, sold_to)
-    partners = resolve_partners(session, data, sold_to)
+    ensure_write(actor, sold_to, data["sold_to"], field="sold_to")
+    partners = resolve_partners(session, data, sold_to, actor)
     # the payer's row is locked until commit: its exposure must not move during the check
     find_customer(session, partners["payer"].id, for_update=True)
     replayed = _recall_order(session, key, data)   # a concurrent first use committed meanwhile

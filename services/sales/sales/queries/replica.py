@@ -22,7 +22,7 @@ def status(session):
 def replica_customer(session, actor, ref):
     """The replica row of a customer (number or id); the caller must be allowed to read it."""
     customer = find_customer(session, ref)
-    ensure_read(actor, customer)
+    ensure_read(actor, customer, ref)
     return customer
 
 
