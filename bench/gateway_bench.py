@@ -44,7 +44,7 @@ bench vhost (the customer service on ``customer-run.db``, the sales service on
    pooled RPC client of both workers is connected before anything is timed.
 
 4. :func:`run_360`, on a gateway of its own: ``GET /api/v1/customers/{number}/360`` (7
-   RPC calls fanned out to both services) from ``BENCH_360_CONCURRENCY`` (4) clients,
+   RPC calls fanned out to both services) from ``BENCH_360_CONCURRENCY`` (1) clients,
    ``BENCH_360_SAMPLES`` (200) views per figure: ``gateway_360_all_up_p50/p95`` (ms), then
    the customer service is stopped (its request queue stays, so calls wait for the RPC
    timeout until the circuit opens): ``gateway_360_first_wave_max`` (20 views at once
@@ -331,7 +331,7 @@ def run(amqp_uri, refs, buyers, *, calls, order_calls, pids, start_process, stop
 # ---- Customer 360 with a service down ---------------------------------------------------
 
 VIEW_SAMPLES = env("BENCH_360_SAMPLES", 200, int)
-VIEW_CONCURRENCY = env("BENCH_360_CONCURRENCY", 4, int)
+VIEW_CONCURRENCY = env("BENCH_360_CONCURRENCY", 1, int)
 IN_FLIGHT = 20
 
 

@@ -10,13 +10,14 @@ from customer.dependencies import pool_policy_from
 from customer.queries import duplicates
 from customer.queries import parties as party_queries
 from customer.queries import relationships as relationship_queries
+from guanxi_common.context import Actor
 from guanxi_common.contracts.customer import CustomerCreateSchema
 from guanxi_common.errors import Conflict, Forbidden, NotFound
 from guanxi_common.validation import load
 
-from customer_testkit import ADMIN, MANAGER, REP, REP2, create, update
+from customer_testkit import ADMIN, REP, REP2, create, update
 
-NORTH_MANAGER = MANAGER.__class__(user_id="mgr-north", roles=frozenset({"sales_manager"}),
+NORTH_MANAGER = Actor(user_id="mgr-north", roles=frozenset({"sales_manager"}),
                                   region="北京")
 
 
@@ -62,7 +63,7 @@ def test_out_of_scope_answers_exactly_like_a_missing_number(uow_for, three):
 
 
 def test_readable_but_not_changeable_is_still_forbidden(uow_for, three):
-    service_agent = MANAGER.__class__(user_id="agent-1", roles=frozenset({"service_agent"}),
+    service_agent = Actor(user_id="agent-1", roles=frozenset({"service_agent"}),
                                       region="广东")
     mine, _, _ = three
     assert party_queries.get(uow_for(service_agent).session, service_agent, mine)
@@ -97,7 +98,7 @@ def test_either_end_sees_and_ends_a_link_but_names_only_what_it_may_read(uow_for
     seen_by_rep1 = relationship_queries.list_relationships(uow_for(REP).session, REP, mine)
     assert "to_name" not in seen_by_rep1[0] and seen_by_rep1[0]["from_name"] == "范围代表一有限公司"
     # the target's owner may end it; someone who sees neither end is told it does not exist
-    outsider = MANAGER.__class__(user_id="rep-3", roles=frozenset({"sales_rep"}), region="广东")
+    outsider = Actor(user_id="rep-3", roles=frozenset({"sales_rep"}), region="广东")
     for remove in (False, True):
         with uow_for(outsider) as uow:
             kind, _, details = refusal(lambda: relationships.end_relationship(

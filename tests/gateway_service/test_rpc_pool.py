@@ -309,8 +309,8 @@ PROBE = r'''
 import json, sys, threading, time
 from eventlet import patcher
 from gateway.rpc_pool import RpcPool, Unavailable
-from guanxi_common.circuits import CircuitOpen, NoAnswer
 from guanxi_common.context import Actor
+from guanxi_common.errors import ServiceUnavailable
 
 pool = RpcPool(sys.argv[1], size=int(sys.argv[2]), timeout=float(sys.argv[3]),
                connect_timeout=1.0, reconnect_interval=0.2)
@@ -329,12 +329,16 @@ def in_threads(n, fn):
         t.join()
     return results
 
+def kind_of(exc):
+    # NoAnswer, NotDelivered, CircuitOpen: all a ServiceUnavailable to the callers
+    return "ServiceUnavailable" if isinstance(exc, ServiceUnavailable) else type(exc).__name__
+
 def outcome(fn):
     started = time.monotonic()
     try:
         value, kind = fn(), "ok"
     except Exception as exc:
-        value, kind = str(exc), type(exc).__name__
+        value, kind = str(exc), kind_of(exc)
     return {"kind": kind, "value": value, "elapsed": time.monotonic() - started}
 
 def cmd_actors(threads, calls):
@@ -359,7 +363,7 @@ def cmd_gather(naps, timeout):
     results = pool.gather({f"s{i}": (lambda s: lambda rpc: rpc.pool_echo.nap(s))(s)
                            for i, s in enumerate(naps)}, timeout, actor=actor(0))
     return {"elapsed": time.monotonic() - started,
-            "sections": {name: (["unavailable", type(r.error).__name__]
+            "sections": {name: (["unavailable", kind_of(r.error)]
                                 if isinstance(r, Unavailable) else ["ok", r])
                          for name, r in results.items()}}
 

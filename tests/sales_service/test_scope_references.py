@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from guanxi_common.context import Actor
 from guanxi_common.contracts.sales.opportunities import OpportunityCreateSchema
 from guanxi_common.contracts.sales.orders import PlaceOrderSchema
 from guanxi_common.errors import Forbidden, NotFound
@@ -17,7 +18,7 @@ from sales.application import opportunities, orders
 
 from sales_testkit import ADMIN, MANAGER, REP, add_customer
 
-AUDITOR = ADMIN.__class__(user_id="aud-1", roles=frozenset({"auditor"}))
+AUDITOR = Actor(user_id="aud-1", roles=frozenset({"auditor"}))
 
 
 @pytest.fixture

@@ -118,3 +118,30 @@ def guarded_call(breakers, service, method, call, probe=None):
         raise
     report(breakers, service, permit_)
     return result
+
+
+class CallGuard:
+    """One call's permit, for a client that learns the outcome in pieces (``ServiceRpc``:
+    the request is published in one place, its reply read in another). Made before the
+    request (raises :class:`CircuitOpen`); then :meth:`answered` or :meth:`no_answer`,
+    at most one counts. Without ``breakers`` it does nothing."""
+
+    def __init__(self, breakers, service, method):
+        self._breakers, self._service = breakers, service
+        self._permit = None if breakers is None else permit(breakers, service, method)
+
+    def answered(self):
+        self._report(answered=True)
+
+    def no_answer(self):
+        self._report(answered=False)
+
+    def _report(self, answered):
+        permit_, self._permit = self._permit, None
+        if permit_ is None:
+            return
+        breaker = self._breakers[self._service]
+        if answered:
+            breaker.succeeded(permit_)
+        else:
+            breaker.failed(permit_)

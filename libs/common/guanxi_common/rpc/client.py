@@ -21,6 +21,8 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import MethodProxy, ReplyListener, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from guanxi_common.circuits import CallGuard, rpc_breakers
+from guanxi_common.config import rpc_breaker_cooldown, rpc_breaker_failures
 from guanxi_common.config import rpc_timeout as configured_rpc_timeout
 from guanxi_common.context import Actor
 from guanxi_common.errors import ServiceUnavailable
@@ -42,7 +44,8 @@ class _Reply:
     """An RPC reply that raises ServiceUnavailable instead of waiting forever."""
 
     def __init__(self, reply_event, reply_listener, correlation_id, service, method, timeout,
-                 green_timeout):
+                 green_timeout, guard=None):
+        self.guard = guard or CallGuard(None, service, method)
         self.reply_event = reply_event
         self.reply_listener = reply_listener
         self.correlation_id = correlation_id
@@ -57,7 +60,12 @@ class _Reply:
 
     def result(self):
         if self.resp_body is None:
-            self.resp_body = self._wait()
+            try:
+                self.resp_body = self._wait()
+            except ServiceUnavailable:
+                self.guard.no_answer()
+                raise
+            self.guard.answered()
         error = self.resp_body.get("error")
         if error:
             raise deserialize_error(error)
@@ -87,16 +95,18 @@ class _Reply:
 
 class TimedMethodProxy(MethodProxy):
     def __init__(self, worker_ctx, service_name, method_name, reply_listener, timeout,
-                 green_timeout=True, **options):
+                 green_timeout=True, breakers=None, **options):
         self.timeout = timeout
         self.green_timeout = green_timeout
+        self.breakers = breakers
         super().__init__(worker_ctx, service_name, method_name, reply_listener, **options)
 
     def _call(self, *args, **kwargs):
+        guard = CallGuard(self.breakers, self.service_name, self.method_name)  # or CircuitOpen
         correlation_id = str(uuid.uuid4())
         reply_event = self.reply_listener.get_reply_event(correlation_id)
         reply = _Reply(reply_event, self.reply_listener, correlation_id, self.service_name,
-                       self.method_name, self.timeout, self.green_timeout)
+                       self.method_name, self.timeout, self.green_timeout, guard)
         try:
             # Publishing retries on connection errors; bound it by the same timeout.
             with eventlet.Timeout(self.timeout, ServiceUnavailable(
@@ -115,6 +125,7 @@ class TimedMethodProxy(MethodProxy):
                     extra_headers=self.get_message_headers(self.worker_ctx))
         except UndeliverableMessage:
             self.reply_listener._reply_events.pop(correlation_id, None)
+            guard.no_answer()
             raise reply._unavailable("is not running (no queue bound)") from None
         except (OSError, AmqpConnectionError, OperationalError) as exc:
             self.reply_listener._reply_events.pop(correlation_id, None)
@@ -127,7 +138,8 @@ class TimedMethodProxy(MethodProxy):
 
 class TimedServiceProxy:
     def __init__(self, worker_ctx, service_name, reply_listener, timeout, green_timeout=True,
-                 **options):
+                 breakers=None, **options):
+        self.breakers = breakers
         self.worker_ctx = worker_ctx
         self.service_name = service_name
         self.reply_listener = reply_listener
@@ -139,7 +151,7 @@ class TimedServiceProxy:
         if name.startswith("__"):
             raise AttributeError(name)
         return TimedMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener,
-                                self.timeout, self.green_timeout, **self.options)
+                                self.timeout, self.green_timeout, self.breakers, **self.options)
 
     def __getitem__(self, name):
         return getattr(self, name)
@@ -150,7 +162,10 @@ class ServiceRpc(DependencyProvider):
 
     A call that gets no answer in time, or whose target has no queue, raises
     ``ServiceUnavailable`` naming the service and method. The worker's context data
-    (actor, request id, call id stack) travels on as Nameko does.
+    (actor, request id, call id stack) travels on as Nameko does. After
+    ``RPC_BREAKER_FAILURES`` such calls in a row the target's circuit opens
+    (``guanxi_common.circuits``): calls raise ``CircuitOpen`` at once for
+    ``RPC_BREAKER_COOLDOWN`` seconds, then the next call is the trial that closes it.
     """
 
     rpc_reply_listener = ReplyListener()  # Nameko's: one reply queue per container
@@ -160,9 +175,17 @@ class ServiceRpc(DependencyProvider):
         self.timeout = timeout
         self.options = {**RPC_REQUEST_OPTIONS, **options}
 
+    def setup(self):
+        config = self.container.config
+        self.breakers = rpc_breakers(
+            self.container.service_name,
+            int(config.get("RPC_BREAKER_FAILURES", rpc_breaker_failures())),
+            float(config.get("RPC_BREAKER_COOLDOWN", rpc_breaker_cooldown())))
+
     def get_dependency(self, worker_ctx):
         return TimedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
-                                 rpc_timeout(self.container.config, self.timeout), **self.options)
+                                 rpc_timeout(self.container.config, self.timeout),
+                                 breakers=self.breakers, **self.options)
 
 
 class _TimedClusterProxy:
