@@ -31,6 +31,11 @@ timeout = env("GATEWAY_TIMEOUT", 30, int)
 keepalive = 5
 max_requests = env("GATEWAY_MAX_REQUESTS", 0, int)
 max_requests_jitter = max_requests // 10
+# What gunicorn answers itself, before the app (as problem+json: gateway/server_errors.py):
+# a longer request line is 414, a larger header field or more of them 431.
+limit_request_line = 8190  # bytes: the most gunicorn allows
+limit_request_fields = 100
+limit_request_field_size = 8190  # bytes
 accesslog = None
 errorlog = "-"
 loglevel = log_level().lower()
@@ -51,6 +56,11 @@ def on_starting(server):
         for name in os.listdir(path):
             if name.endswith(".db"):
                 os.unlink(os.path.join(path, name))
+
+
+def post_worker_init(worker):
+    from gateway import server_errors
+    server_errors.install()
 
 
 def when_ready(server):

@@ -19,7 +19,8 @@ from guanxi_common.context import Actor
 from guanxi_common.contracts import compatibility
 from guanxi_common.contracts import customer as contract
 from guanxi_common.contracts.fields import StrictSchema
-from guanxi_common.testing.contracts import assert_every_consumer_loads, assert_no_consumer_narrows
+from guanxi_common.testing.contracts import (assert_every_consumer_loads,
+                                             assert_no_consumer_narrows, samples)
 from guanxi_common.validation import load
 
 from customer_testkit import fake_customer_uow
@@ -79,10 +80,6 @@ def emitted():
     events = list(uow.events)
     uow.close()
     return events
-
-
-def samples(emitted, event_type):
-    return [event for event in emitted if event["type"] == event_type]
 
 
 def test_every_published_type_is_emitted_and_nothing_else(emitted):

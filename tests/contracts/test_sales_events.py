@@ -23,7 +23,8 @@ from guanxi_common.contracts.sales.products import ProductCreateSchema
 from guanxi_common.contracts.sales.quotes import QuoteCreateSchema
 from guanxi_common.context import Actor
 from guanxi_common.testing.contracts import (assert_every_consumer_loads,
-                                             assert_no_consumer_narrows, consumers_of)
+                                             assert_no_consumer_narrows, consumers_of,
+                                             samples)
 from guanxi_common.validation import load
 from sales.application import (activities, billing, opportunities, orders, products,
                                quotes)
@@ -98,10 +99,6 @@ def emitted():
     events = list(uow.events)
     uow.close()
     return events
-
-
-def samples(emitted, event_type):
-    return [event for event in emitted if event["type"] == event_type]
 
 
 def test_every_published_type_is_emitted_and_nothing_else(emitted):

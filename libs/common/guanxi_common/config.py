@@ -108,7 +108,7 @@ def service_config(service, **overrides):
         "OUTBOX_RELAY_ENABLED": env("OUTBOX_RELAY_ENABLED", True, bool),
         "OUTBOX_POLL_INTERVAL": env("OUTBOX_POLL_INTERVAL", 1.0, float),
         "OUTBOX_BATCH_SIZE": env("OUTBOX_BATCH_SIZE", 100, int),
-        "OUTBOX_MAX_BACKOFF": env("OUTBOX_MAX_BACKOFF", 5.0, float),
+        "OUTBOX_MAX_BACKOFF": env("OUTBOX_MAX_BACKOFF", 1.0, float),
         "OUTBOX_PUBLISH_TIMEOUT": env("OUTBOX_PUBLISH_TIMEOUT", 5.0, float),
         "OUTBOX_PRUNE_DAYS": env("OUTBOX_PRUNE_DAYS", None, int),
         "HANDLER_MAX_ATTEMPTS": env("HANDLER_MAX_ATTEMPTS", 5, int),

@@ -45,13 +45,13 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.events import SERVICE_POOL
 from nameko.events import EventHandler as NamekoEventHandler
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import QueueConsumer
 
 from guanxi_common import metrics
 from guanxi_common.context import ContextHeaderError, context_from_headers
 from guanxi_common.errors import ValidationFailed
 from guanxi_common.events import iso_utc, utcnow
 from guanxi_common.inflight import InflightGuard
+from guanxi_common.reconnect import CappedQueueConsumer
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def _as_str(value, limit=1000):
     return str(value)[:limit]
 
 
-class GuanxiQueueConsumer(QueueConsumer):
+class GuanxiQueueConsumer(CappedQueueConsumer):
     """Nameko's queue consumer, plus: a message kombu cannot decode (bad JSON, content
     type not accepted) is handed to its entrypoint to be parked instead of raising out
     of the consumer loop, which would kill the container."""

@@ -9,12 +9,15 @@ that emitted events and polls every ``OUTBOX_POLL_INTERVAL`` seconds for rows wr
 by other processes or left by a crash.
 
 A publish failure stops the pass at that row (order is kept, nothing is skipped),
-records ``attempts``/``last_error`` and backs off until the broker answers again.
+records ``attempts``/``last_error`` and backs off until the broker answers again, never
+waiting more than ``OUTBOX_MAX_BACKOFF`` between attempts, so events flow again within
+about a second of the broker's return however long it was away (an attempt while it is
+away costs a refused connect and one row update).
 On PostgreSQL a transaction-scoped advisory lock makes sure only one replica
 publishes a service's outbox at a time.
 
 Config: ``OUTBOX_RELAY_ENABLED`` (default true), ``OUTBOX_POLL_INTERVAL`` (s, 1.0),
-``OUTBOX_BATCH_SIZE`` (100), ``OUTBOX_MAX_BACKOFF`` (s, 5.0), ``OUTBOX_PUBLISH_TIMEOUT``
+``OUTBOX_BATCH_SIZE`` (100), ``OUTBOX_MAX_BACKOFF`` (s, 1.0), ``OUTBOX_PUBLISH_TIMEOUT``
 (s, 5.0), ``OUTBOX_PRUNE_DAYS`` (published rows older than this are deleted; unset = keep).
 """
 import datetime as _dt
@@ -127,7 +130,7 @@ class OutboxRelay(SharedExtension):
     # --- main loop -----------------------------------------------------------------
     def _run(self):
         poll = float(self._cfg("OUTBOX_POLL_INTERVAL", 1.0))
-        max_backoff = float(self._cfg("OUTBOX_MAX_BACKOFF", 5.0))
+        max_backoff = float(self._cfg("OUTBOX_MAX_BACKOFF", 1.0))
         backoff = 0.0
         while True:
             if self._wake.ready():

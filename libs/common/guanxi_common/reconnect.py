@@ -10,6 +10,8 @@ return whatever the outage length.
   of a publisher's ``retry_policy``;
 - :class:`CappedQueueConsumer`: Nameko's ``QueueConsumer`` reconnecting on that policy,
   the base of every queue consumer of the chassis (RPC requests, RPC replies, events).
+
+The outbox relay has its own loop: ``OUTBOX_MAX_BACKOFF`` between its attempts.
 """
 from contextlib import contextmanager
 
@@ -20,12 +22,23 @@ RECONNECT_POLICY = {"interval_start": 0.2, "interval_step": 0.4, "interval_max":
 PUBLISH_RETRY_POLICY = {"max_retries": 3, **RECONNECT_POLICY}
 
 
+class _Stopping(ConnectionError):
+    """Ends a reconnect loop: the consumer was asked to stop."""
+
+
 class CappedQueueConsumer(QueueConsumer):
-    """``QueueConsumer`` whose reconnect attempts never wait more than a second apart."""
+    """``QueueConsumer`` whose reconnect attempts never wait more than a second apart,
+    and which can be stopped or killed while the broker is away (kombu's retry loop
+    never looks at ``should_stop``: Nameko's ``kill`` would wait for the broker)."""
 
     @contextmanager
     def establish_connection(self):
         with self.create_connection() as conn:
             conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
-                                   **RECONNECT_POLICY)
+                                   callback=self._abort_when_stopping,
+                                   reraise_as_library_errors=False, **RECONNECT_POLICY)
             yield conn
+
+    def _abort_when_stopping(self):
+        if self.should_stop:
+            raise _Stopping("queue consumer stopping")

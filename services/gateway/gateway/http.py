@@ -23,14 +23,14 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields, validate
-from werkzeug.exceptions import BadRequest
 
 from guanxi_common import access
-from guanxi_common.contracts.fields import IDEMPOTENCY_KEY_MAX
+from guanxi_common.contracts.fields import IDEMPOTENCY_KEY_MAX, MAX_PAGE
 from guanxi_common.errors import ValidationFailed
 from guanxi_common.validation import load
 
 from gateway.problems import Unauthenticated
+from gateway.request_json import parse_body
 
 #: ``app.extensions[AUTHENTICATOR]``: the app core's ``fn() -> Actor`` that checks the
 #: request's credentials (raising ``Unauthenticated``/``TokenInvalid``). Without it, an
@@ -85,7 +85,7 @@ def _paginate_args(cap):
         class Meta:
             unknown = EXCLUDE  # the endpoint's own query schema judges the other keys
 
-        page = fields.Integer(load_default=1, validate=validate.Range(min=1),
+        page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE),
                               metadata={"description": "1-based page number."})
         page_size = fields.Integer(
             load_default=min(DEFAULT_PAGE_SIZE, cap), validate=validate.Range(min=1, max=cap),
@@ -352,13 +352,12 @@ def _list_keys(schema):
 
 def _json_body():
     """The parsed body; an empty body counts as ``{}`` so all-optional bodies may be left
-    out, while malformed JSON is a 400 (it is not a field problem)."""
-    if not request.get_data(cache=True):
+    out, while malformed JSON is a 400 (it is not a field problem). Parsed strictly
+    (gateway.request_json): no NaN, bounded nesting, valid Unicode."""
+    raw = request.get_data(cache=True)
+    if not raw:
         return {}
-    data = request.get_json(force=True, silent=True)
-    if data is None:
-        raise BadRequest("The request body is not valid JSON.")
-    return data
+    return parse_body(raw)
 
 
 def _load_query(schema, list_keys, paginated):

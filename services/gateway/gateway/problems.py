@@ -87,6 +87,15 @@ def problem_for(exc, instance=None, request_id=None):
     return status, body
 
 
+def problem_body(status, detail=None):
+    """The body of a problem the app did not raise (gunicorn's own answers): the generic
+    code and title of ``status``."""
+    code = _http_code(status) if 400 <= status < 500 else "internal_error"
+    title = TITLES.get(code) or _phrase(status)
+    return {"type": problem_type(code), "title": title, "status": status,
+            "detail": detail or (_INTERNAL_DETAIL if status >= 500 else title), "code": code}
+
+
 def problem_headers(exc):
     """Headers the status calls for: ``WWW-Authenticate`` on 401, ``Retry-After`` on 429/503."""
     if isinstance(exc, GuanxiError) and exc.status == 401:
@@ -149,7 +158,8 @@ def _field_errors(details):
 
 def _http_code(status):
     return {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-            409: "conflict", 422: "validation_failed", 429: "rate_limited"}.get(
+            409: "conflict", 414: "uri_too_long", 422: "validation_failed", 429: "rate_limited",
+            431: "request_header_fields_too_large"}.get(
         status, _phrase(status).lower().replace(" ", "_").replace("-", "_"))
 
 

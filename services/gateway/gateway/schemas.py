@@ -3,7 +3,9 @@
 Input schemas refuse unknown fields, so a typo such as ``usename`` is named in a 422
 rather than ignored. The same classes describe the OpenAPI document.
 """
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
+
+from guanxi_common.contracts.fields import StrictSchema, name_text
 
 from gateway.roles import ROLES
 from gateway.security import MAX_TOKEN_LENGTH, PASSWORD_MAX_LENGTH
@@ -13,11 +15,6 @@ USERNAME = validate.And(validate.Length(min=3, max=64),
                         validate.Regexp(r"^[^\s/\\:]+$",
                                         error="must not contain spaces, slashes or colons"))
 REGION = validate.Length(min=1, max=40)
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class LoginSchema(StrictSchema):
@@ -43,7 +40,7 @@ DISPLAY_NAME = validate.Length(min=1, max=100)
 
 class UserCreateSchema(StrictSchema):
     username = fields.String(required=True, validate=USERNAME)
-    display_name = fields.String(load_default=None, allow_none=True, validate=DISPLAY_NAME)
+    display_name = name_text(DISPLAY_NAME.max, load_default=None, allow_none=True)
     # The policy itself (length, not blank) is checked by security.check_password_policy.
     password = fields.String(required=True)
     roles = fields.List(ROLE, required=True, validate=validate.Length(min=1, max=len(ROLES)))
@@ -71,7 +68,7 @@ class MeSchema(Schema):
 
 
 class ApiTokenCreateSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = name_text(100, required=True)
     username = fields.String(load_default=None, allow_none=True, validate=USERNAME,
                              metadata={"description": "the token's user; default: the caller"})
     roles = fields.List(ROLE, load_default=None, allow_none=True,

@@ -15,8 +15,9 @@ from guanxi_common import contact, identifiers
 from guanxi_common.contracts.enums import (ADDRESS_TYPES, CREDIT_POLICIES, CUSTOMER_STATUSES,
                                            CUSTOMER_TIERS, EXPORT_FORMATS, GENDERS,
                                            MARITAL_STATUSES, PARTY_TYPES, PUBLIC_CUSTOMER_STATUSES)
-from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDate, WireDateTime,
-                                            aware, money_out, page_schema, rounded_money_in)
+from guanxi_common.contracts.fields import (CURRENCY, FIGURE_DIGITS, JsonObject, StrictSchema,
+                                            WireDate, WireDateTime, aware, figure_in, money_in,
+                                            money_out, name_text, page_schema)
 
 TAG = validate.Length(min=1, max=50)
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,29}$")
@@ -94,15 +95,15 @@ class AddressInSchema(StrictSchema):
 class FinancialInSchema(StrictSchema):
     fiscal_year = fields.Integer(required=True, validate=validate.Range(min=1900, max=2200))
     currency = fields.String(load_default="CNY", validate=CURRENCY)
-    revenue = rounded_money_in(signed=True, allow_none=True, load_default=None)
-    net_profit = rounded_money_in(signed=True, allow_none=True, load_default=None)
-    total_assets = rounded_money_in(signed=True, allow_none=True, load_default=None)
+    revenue = figure_in(allow_none=True, load_default=None, padded=True)
+    net_profit = figure_in(allow_none=True, load_default=None, padded=True)
+    total_assets = figure_in(allow_none=True, load_default=None, padded=True)
 
 
 class CustomerFieldsSchema(StrictSchema):
     """Fields a client may set; create and update share them."""
 
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = name_text(200)
     status = fields.String(validate=validate.OneOf(PUBLIC_CUSTOMER_STATUSES))
     tier = fields.String(allow_none=True, validate=validate.OneOf(CUSTOMER_TIERS))
     province = fields.String(allow_none=True, validate=validate.Length(max=40))
@@ -111,10 +112,10 @@ class CustomerFieldsSchema(StrictSchema):
     phones = fields.List(fields.Nested(PhoneInSchema), validate=validate.Length(max=20))
     emails = fields.List(fields.Nested(EmailInSchema), validate=validate.Length(max=20))
     addresses = fields.List(fields.Nested(AddressInSchema), validate=validate.Length(max=20))
-    preferences = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
-                              values=fields.Raw(allow_none=True))
+    preferences = JsonObject(key_max=60)
     marketing_consent = fields.Boolean()
-    credit_limit = rounded_money_in(allow_none=True, metadata={"description": "Needs credit_manager."})
+    credit_limit = money_in(allow_none=True, padded=True,
+                            metadata={"description": "Needs credit_manager."})
     credit_currency = fields.String(validate=CURRENCY)
     credit_policy = fields.String(validate=validate.OneOf(CREDIT_POLICIES),
                                   metadata={"description": "Needs credit_manager."})
@@ -123,7 +124,7 @@ class CustomerFieldsSchema(StrictSchema):
     marital_status = fields.String(allow_none=True, validate=validate.OneOf(MARITAL_STATUSES))
     industry = fields.String(allow_none=True, validate=validate.Length(max=80))
     founded_on = fields.Date(allow_none=True)
-    registered_capital = rounded_money_in(allow_none=True)
+    registered_capital = money_in(allow_none=True, integer_digits=FIGURE_DIGITS, padded=True)
     registered_capital_currency = fields.String(allow_none=True, validate=CURRENCY)
     credit_code = fields.String(allow_none=True, validate=validate.Length(max=30), metadata={
         "description": "Unified social credit code (18 characters, checksum-valid)."})
@@ -146,7 +147,7 @@ class CustomerCreateSchema(CustomerFieldsSchema):
     """A new customer (person fields for persons, company fields for companies)."""
 
     party_type = fields.String(required=True, validate=validate.OneOf(PARTY_TYPES))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = name_text(200, required=True)
     owner_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                              metadata={"description": "Null: the pool. A sales rep always "
                                                       "becomes the owner."})
@@ -204,7 +205,7 @@ class SearchSchema(CustomerCriteriaSchema,
 
 
 class CreditLimitSchema(StrictSchema):
-    credit_limit = rounded_money_in(required=True, allow_none=True)
+    credit_limit = money_in(required=True, allow_none=True, padded=True)
     credit_currency = fields.String(load_default="CNY", validate=CURRENCY)
     credit_policy = fields.String(required=True, validate=validate.OneOf(CREDIT_POLICIES))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
@@ -227,14 +228,14 @@ class RelationshipCreateSchema(StrictSchema):
 
 class RoleTypeDefinitionSchema(StrictSchema):
     code = fields.String(required=True, validate=CODE)
-    label_en = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    label_zh = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    label_en = name_text(80, required=True)
+    label_zh = name_text(80, required=True)
 
 
 class RelationshipTypeDefinitionSchema(StrictSchema):
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    inverse_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = name_text(80, required=True)
+    inverse_name = name_text(80, required=True)
     inverse_code = fields.String(load_default=None, allow_none=True, validate=CODE)
     name_zh = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
     inverse_name_zh = fields.String(load_default=None, allow_none=True,

@@ -16,8 +16,9 @@ _COMPONENTS = "#/components/schemas/"
 def decimal_as_string(self, field, ret, **kwargs):
     """apispec attribute function: a ``Decimal(as_string=True)`` travels as a string, so
     money stays exact; say so instead of apispec's ``number`` (a client parsing a float
-    would lose cents): a string of digits with at most ``places`` decimals, its bounds as
-    ``x-minimum`` etc. and its default as strings. Works for OpenAPI 3.0 (nullable stays
+    would lose cents): a string of digits with at most ``places`` decimals and its default
+    as a string. An input field states its rule (digits, places, bounds) as its ``pattern``
+    and ``maxLength``; an output's bounds, if any, go in ``x-minimum`` etc. Works for OpenAPI 3.0 (nullable stays
     apispec's ``nullable: true``) and 3.1 / JSON Schema (``null`` in the type)."""
     if not isinstance(field, fields.Decimal) or not field.as_string:
         return {}
@@ -33,7 +34,11 @@ def decimal_as_string(self, field, ret, **kwargs):
     nullable = isinstance(typed, list) and "null" in typed
     props = {"type": ["string", "null"] if nullable else "string", "format": "decimal",
              "pattern": r"^-?[0-9]+" + fraction + "$"}
-    props.update({f"x-{key}": str(value) for key, value in bounds.items()})
+    pattern = getattr(field, "pattern", None)
+    if pattern:  # an input (contracts.fields.PlainDecimal): its pattern holds the bounds
+        props.update(pattern=f"^{pattern}$", minLength=1, maxLength=field.max_length)
+    else:
+        props.update({f"x-{key}": str(value) for key, value in bounds.items()})
     if ret.get("default") is not None:
         props["default"] = str(ret["default"])
     return props

@@ -26,6 +26,7 @@ from guanxi_common.config import rpc_breaker_cooldown, rpc_breaker_failures
 from guanxi_common.config import rpc_timeout as configured_rpc_timeout
 from guanxi_common.context import Actor
 from guanxi_common.errors import ServiceUnavailable
+from guanxi_common.reconnect import CappedQueueConsumer
 from guanxi_common.rpc.wire import RPC_REQUEST_OPTIONS, deserialize_error, request_expiration_ms
 
 _log = logging.getLogger(__name__)
@@ -157,6 +158,12 @@ class TimedServiceProxy:
         return getattr(self, name)
 
 
+class CappedReplyListener(ReplyListener):
+    """Nameko's reply listener (one reply queue per container), reconnecting quickly."""
+
+    queue_consumer = CappedQueueConsumer()
+
+
 class ServiceRpc(DependencyProvider):
     """``nameko.rpc.RpcProxy`` whose every call times out (``RPC_TIMEOUT``, default 5 s).
 
@@ -168,7 +175,7 @@ class ServiceRpc(DependencyProvider):
     ``RPC_BREAKER_COOLDOWN`` seconds, then the next call is the trial that closes it.
     """
 
-    rpc_reply_listener = ReplyListener()  # Nameko's: one reply queue per container
+    rpc_reply_listener = CappedReplyListener()
 
     def __init__(self, target_service, timeout=None, **options):
         self.target_service = target_service

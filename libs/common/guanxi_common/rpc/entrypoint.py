@@ -36,7 +36,6 @@ from nameko.exceptions import (
     ContainerBeingKilled, IncorrectSignature, MalformedRequest, MethodNotFound,
     UnserializableValueError,
 )
-from nameko.messaging import QueueConsumer
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer, get_rpc_exchange
 
@@ -47,13 +46,14 @@ from guanxi_common.consumers import (
 from guanxi_common.context import ContextHeaderError, context_from_headers
 from guanxi_common.errors import ServiceUnavailable, ValidationFailed, domain_rules
 from guanxi_common.inflight import InflightGuard
+from guanxi_common.reconnect import CappedQueueConsumer
 from guanxi_common.rpc.wire import RPC_REPLY_OPTIONS, serialize_error
 from guanxi_common.rules import DomainRuleError
 
 _log = logging.getLogger(__name__)
 
 
-class GuardedQueueConsumer(QueueConsumer):
+class GuardedQueueConsumer(CappedQueueConsumer):
     """A QueueConsumer whose consumers route decode failures back to their provider.
 
     kombu decodes in the consumer thread; by default ``ConsumerMixin.on_decode_error``

@@ -14,14 +14,17 @@ import math
 from nameko.exceptions import RemoteError, get_module_path, registry, serialize
 
 from guanxi_common.errors import GuanxiError
+from guanxi_common.reconnect import PUBLISH_RETRY_POLICY
 
 # An RPC is answered or times out: a request or reply that dies with the broker is
 # retried by the caller, so persistence (a disk write per message on the durable request
 # queue) buys nothing. Requests keep publisher confirms, which is how an unroutable request
 # (no service listening) fails at once instead of at the timeout; replies need neither.
 # Events are another matter: the outbox publishes them persistent and confirmed.
-RPC_REQUEST_OPTIONS = {"delivery_mode": 1}
-RPC_REPLY_OPTIONS = {"use_confirms": False, "delivery_mode": 1}
+# Publishing retries quickly (see guanxi_common.reconnect); the caller's timeout bounds it.
+RPC_REQUEST_OPTIONS = {"delivery_mode": 1, "retry_policy": PUBLISH_RETRY_POLICY}
+RPC_REPLY_OPTIONS = {"use_confirms": False, "delivery_mode": 1,
+                     "retry_policy": PUBLISH_RETRY_POLICY}
 
 
 def request_expiration_ms(timeout):

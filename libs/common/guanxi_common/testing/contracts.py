@@ -20,6 +20,11 @@ def consumers_of(source, event_type):
             if (versions := getattr(module, "CONSUMED_EVENTS", {}).get((source, event_type)))}
 
 
+def samples(envelopes, event_type):
+    """The envelopes of ``event_type``, in order."""
+    return [envelope for envelope in envelopes if envelope["type"] == event_type]
+
+
 def valid(schema, answer, many=False):
     """The answer loads in the contract's schema (it is what the contract says)."""
     return schema(many=many).load(answer)

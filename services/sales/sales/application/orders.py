@@ -243,6 +243,11 @@ def apply_totals(order, lines):
     order.gross = sum((l.gross for l in lines), ZERO)
     order.cost = sum((l.cost for l in lines), ZERO)
     order.margin = order.net - order.cost
+    for field in ("net", "gross", "cost", "margin"):
+        if abs(getattr(order, field)) > pricing.AMOUNT_LIMIT:
+            raise BusinessRuleViolation(f"the order's {field} would be more than "
+                                        f"{pricing.AMOUNT_LIMIT}",
+                                        {"rule": "amount_too_large", "field": field})
 
 
 # ---- credit ------------------------------------------------------------------------------------

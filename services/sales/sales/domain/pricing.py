@@ -29,7 +29,19 @@ from .money import ONE, ZERO, money, ratio, to_decimal
 
 class PricingRuleError(DomainRuleError):
     """codes: quantity_not_positive, discount_out_of_range, price_negative,
-    tax_rate_out_of_range, cost_negative, invalid_number."""
+    tax_rate_out_of_range, cost_negative, invalid_number, amount_too_large."""
+
+
+#: the largest figure a line or a total may reach: what its ``Numeric(18, 2)`` column holds
+#: (the contracts bound quantities and prices; their products and sums can still exceed it)
+AMOUNT_LIMIT = Decimal("9999999999999999.99")
+
+
+def check_amount(value: Decimal | None, field: str) -> None:
+    """Raise ``PricingRuleError('amount_too_large')`` when ``value`` does not fit its column."""
+    if value is not None and abs(value) > AMOUNT_LIMIT:
+        raise PricingRuleError("amount_too_large", f"the {field} would be more than {AMOUNT_LIMIT}",
+                               {"field": field})
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,8 @@ def price_line(line: Line) -> PricedLine:
     tax = money(net * line.tax_rate)
     cost = None if line.unit_cost is None else money(line.quantity * line.unit_cost)
     margin = None if cost is None else net - cost
+    for field, value in (("net", net), ("gross", net + tax), ("cost", cost), ("margin", margin)):
+        check_amount(value, field)
     return PricedLine(net=net, tax=tax, gross=net + tax, cost=cost, margin=margin)
 
 
@@ -121,5 +135,7 @@ def totals(lines: Iterable[Line | PricedLine]) -> Totals:
     cost = sum((p.cost for p in priced), ZERO) if cost_known else None
     margin = None if cost is None else net - cost
     margin_rate = None if margin is None else ratio(margin, net)
+    for field, value in (("net", net), ("gross", net + tax), ("cost", cost), ("margin", margin)):
+        check_amount(value, f"total {field}")
     return Totals(net=money(net), tax=money(tax), gross=money(net + tax), cost=None if cost is None else money(cost),
                   margin=None if margin is None else money(margin), margin_rate=margin_rate)

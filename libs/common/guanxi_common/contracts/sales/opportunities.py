@@ -3,8 +3,8 @@ from marshmallow import Schema, fields, validate
 
 from guanxi_common.contracts.enums import OPPORTUNITY_STATUSES
 from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDate, WireDateTime,
-                                            decimal_out, money_in, money_out, page_schema,
-                                            places)
+                                            PlainDecimal, RATE_PLACES, decimal_out, money_in,
+                                            money_out, name_text, page_schema)
 from guanxi_common.contracts.sales.references import (CUSTOMER_REF, LOST_REASON_MAX, OWNER,
                                                       REGION, STAGE_CODE_MAX)
 
@@ -18,10 +18,11 @@ class StageSchema(StrictSchema):
 
     code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,29}$",
                                                                  error="lower-case letters, digits, _"))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = name_text(80, required=True)
     position = fields.Integer(required=True, validate=validate.Range(min=0, max=100_000))
-    probability = fields.Decimal(as_string=True, required=True, allow_nan=False,
-                                 validate=[validate.Range(min=0, max=1), places(4)])
+    probability = PlainDecimal(integer_digits=1, places=RATE_PLACES, up_to_one=True,
+                               required=True,
+                               rule="a fraction from 0 to 1, at most 4 decimal places")
     is_won = fields.Boolean(load_default=False)
     is_lost = fields.Boolean(load_default=False)
 
@@ -39,7 +40,7 @@ class StageOut(Schema):
 
 class OpportunityCreateSchema(StrictSchema):
     customer = fields.String(required=True, validate=CUSTOMER_REF)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = name_text(200, required=True)
     amount = money_in(required=True)
     currency = fields.String(load_default="CNY", validate=CURRENCY)
     expected_close = fields.Date(load_default=None, allow_none=True)

@@ -4,7 +4,8 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDateTime, decimal_out,
-                                            fraction_in, money_in, money_out, page_schema)
+                                            fraction_in, money_in, money_out, name_text,
+                                            page_schema)
 from guanxi_common.contracts.sales.references import REF
 
 #: the most products one list_products page holds
@@ -15,7 +16,7 @@ ProductPage = page_schema(default_size=50, max_size=PRODUCT_PAGE_MAX, name="Prod
 class ProductFields(StrictSchema):
     sku = fields.String(validate=REF,
                         metadata={"description": "Stored trimmed and upper-case; unique."})
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = name_text(200)
     unit = fields.String(validate=validate.Length(min=1, max=20),
                          metadata={"description": "Default pcs."})
     currency = fields.String(validate=CURRENCY, metadata={"description": "Default CNY."})
@@ -28,7 +29,7 @@ class ProductFields(StrictSchema):
 class ProductCreateSchema(ProductFields):
     sku = fields.String(required=True, validate=REF,
                         metadata={"description": "Stored trimmed and upper-case; unique."})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = name_text(200, required=True)
     unit = fields.String(load_default="pcs", validate=validate.Length(min=1, max=20),
                          metadata={"description": "Default pcs."})
     currency = fields.String(load_default="CNY", validate=CURRENCY,
