@@ -178,3 +178,52 @@ def test_names_state_their_bounds_in_the_document(gateway):
     prop = _request_property(gateway, "/api/v1/customers", "post", "name")
     assert prop["minLength"] == 1 and prop["maxLength"] == 200
     assert not re.search(prop["pattern"], "Acme\u0000") and re.search(prop["pattern"], "华为")
+
+
+# ---- the document bounds every input --------------------------------------------------------
+
+def test_every_input_of_the_document_is_bounded_in_standard_keywords(gateway):
+    """So a frontend (and the fuzz run, which generates from the document) knows every
+    limit: strings by maxLength, enum, format or pattern; numbers by minimum and maximum;
+    arrays by maxItems. Path parameters are bounded by the request line."""
+    spec = gateway.client.get("/api/v1/openapi.json").get_json()
+    unbounded = []
+
+    def walk(schema, where):
+        schema = _resolve(spec, schema)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next(k for k in kind if k != "null")
+        if kind == "object" or "properties" in schema:
+            for name, prop in schema.get("properties", {}).items():
+                walk(prop, f"{where}.{name}")
+            if isinstance(schema.get("additionalProperties"), dict):
+                walk(schema["additionalProperties"], f"{where}.*")
+        elif kind == "array":
+            if "maxItems" not in schema:
+                unbounded.append(f"{where}: maxItems")
+            walk(schema.get("items", {}), f"{where}[]")
+        elif kind == "string":
+            if not {"maxLength", "enum", "format", "pattern"} & set(schema):
+                unbounded.append(f"{where}: maxLength")
+        elif kind in ("integer", "number"):
+            if not {"minimum", "maximum"} <= set(schema):
+                unbounded.append(f"{where}: minimum/maximum")
+        assert not [key for key in schema if key.startswith("x-")], (where, schema)
+
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            label = f"{method.upper()} {path}"
+            for param in operation.get("parameters", []):
+                if param["in"] != "path":
+                    walk(param["schema"], f"{label} ?{param['name']}")
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                walk(body["schema"], f"{label} body")
+    assert not unbounded, "\n".join(unbounded)
+
+
+@pytest.mark.parametrize("segment", ["%05H%1F", "A%00B", "SKU%0A1", "%C2%85"])
+def test_a_path_segment_that_cannot_name_a_record_is_404(gateway, segment):
+    assert_problem(gateway.call("GET", "admin", f"/products/{segment}"), 404, "not_found")
+    assert_problem(gateway.call("GET", "admin", f"/customers/{segment}"), 404, "not_found")

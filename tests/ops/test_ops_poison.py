@@ -35,8 +35,8 @@ def poison_service(service_process, service_config_factory, tmp_path):
                                     HANDLER_MAX_ATTEMPTS=2, HANDLER_RETRY_DELAYS_MS=[50])
 
     def start():
-        return service_process(f"{SERVICE}:OpsPoisonService", config, env={"OPSPOISON_LOG": str(log)},
-                               pythonpath=[APP], cwd=str(APP))
+        return service_process(f"{SERVICE}:OpsPoisonService", config,
+                               env={"OPSPOISON_LOG": str(log)}, pythonpath=[APP], cwd=str(APP))
 
     start.handled = lambda: [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
     return start

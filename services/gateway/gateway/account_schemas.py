@@ -5,7 +5,7 @@ Kept beside ``gateway.schemas`` (logins, users, API tokens), whose field rules t
 from marshmallow import fields, validate
 
 from gateway.roles import ROLES
-from gateway.schemas import DISPLAY_NAME, REGION, ROLE, StrictSchema
+from gateway.schemas import DISPLAY_NAME, PASSWORD_BOUND, REGION, ROLE, StrictSchema
 from gateway.security import PASSWORD_MAX_LENGTH
 
 
@@ -23,8 +23,8 @@ class PasswordChangeSchema(StrictSchema):
     current_password = fields.String(required=True,
                                      validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH))
     # The policy itself (length, not blank) is checked by security.check_password_policy.
-    new_password = fields.String(required=True)
+    new_password = fields.String(required=True, metadata=PASSWORD_BOUND)
 
 
 class PasswordSetSchema(StrictSchema):
-    password = fields.String(required=True)
+    password = fields.String(required=True, metadata=PASSWORD_BOUND)

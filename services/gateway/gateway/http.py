@@ -26,7 +26,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from guanxi_common import access
 from guanxi_common.contracts.fields import IDEMPOTENCY_KEY_MAX, MAX_PAGE
-from guanxi_common.errors import ValidationFailed
+from guanxi_common.contracts.text import text_problem
+from guanxi_common.errors import NotFound, ValidationFailed
 from guanxi_common.validation import load
 
 from gateway.problems import Unauthenticated
@@ -293,6 +294,7 @@ def endpoint(blueprint, rule, methods=("GET",), *, summary, tags=(), body=None, 
             actor = current_actor() if auth else None
             if op.roles:
                 access.ensure_role(actor, *op.roles, action=op.summary)
+            _ensure_path_args_can_name_a_record(path_args)
             kwargs = dict(path_args)
             if body_schema is not None:
                 kwargs["body"] = load(body_schema, _json_body(), field="body",
@@ -329,6 +331,15 @@ def current_actor():
         raise Unauthenticated("authentication required")
     g.actor = actor
     return actor
+
+
+def _ensure_path_args_can_name_a_record(path_args):
+    """A path segment with a control character or a lone surrogate names no record (every
+    number, SKU and id is one line of text): 404, as for any unknown record, rather than
+    a service's refusal of the reference it would be searched by."""
+    for name, value in path_args.items():
+        if isinstance(value, str) and text_problem(value, single_line=True):
+            raise NotFound(f"no such {name}")
 
 
 def _instance(schema):

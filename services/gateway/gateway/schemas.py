@@ -11,9 +11,10 @@ from gateway.roles import ROLES
 from gateway.security import MAX_TOKEN_LENGTH, PASSWORD_MAX_LENGTH
 
 ROLE = fields.String(validate=validate.OneOf(list(ROLES)))
-USERNAME = validate.And(validate.Length(min=3, max=64),
-                        validate.Regexp(r"^[^\s/\\:]+$",
-                                        error="must not contain spaces, slashes or colons"))
+USERNAME = [validate.Length(min=3, max=64),
+            validate.Regexp(r"^[^\s/\\:]+$", error="must not contain spaces, slashes or colons")]
+#: documents the policy's bound (security.check_password_policy enforces it)
+PASSWORD_BOUND = {"maxLength": PASSWORD_MAX_LENGTH}
 REGION = validate.Length(min=1, max=40)
 
 
@@ -42,7 +43,7 @@ class UserCreateSchema(StrictSchema):
     username = fields.String(required=True, validate=USERNAME)
     display_name = name_text(DISPLAY_NAME.max, load_default=None, allow_none=True)
     # The policy itself (length, not blank) is checked by security.check_password_policy.
-    password = fields.String(required=True)
+    password = fields.String(required=True, metadata=PASSWORD_BOUND)
     roles = fields.List(ROLE, required=True, validate=validate.Length(min=1, max=len(ROLES)))
     region = fields.String(load_default=None, allow_none=True, validate=REGION)
     active = fields.Boolean(load_default=True)

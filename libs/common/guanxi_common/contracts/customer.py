@@ -15,9 +15,9 @@ from guanxi_common import contact, identifiers
 from guanxi_common.contracts.enums import (ADDRESS_TYPES, CREDIT_POLICIES, CUSTOMER_STATUSES,
                                            CUSTOMER_TIERS, EXPORT_FORMATS, GENDERS,
                                            MARITAL_STATUSES, PARTY_TYPES, PUBLIC_CUSTOMER_STATUSES)
-from guanxi_common.contracts.fields import (CURRENCY, FIGURE_DIGITS, JsonObject, StrictSchema,
-                                            WireDate, WireDateTime, aware, figure_in, money_in,
-                                            money_out, name_text, page_schema)
+from guanxi_common.contracts.fields import (CURRENCY, FIGURE_DIGITS, VERSION_MAX, JsonObject,
+                                            StrictSchema, WireDate, WireDateTime, aware, figure_in,
+                                            money_in, money_out, name_text, page_schema)
 
 TAG = validate.Length(min=1, max=50)
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,29}$")
@@ -44,6 +44,8 @@ EXPORT_FORMAT_VERSION = 1
 REASON_MAX = 500
 ROLE_CODE_MAX = 30
 OWNER_ID_MAX = 64
+#: the most roles a new customer is given at once
+ROLES_MAX = 20
 
 
 def _required(**kwargs):
@@ -151,7 +153,8 @@ class CustomerCreateSchema(CustomerFieldsSchema):
     owner_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                              metadata={"description": "Null: the pool. A sales rep always "
                                                       "becomes the owner."})
-    roles = fields.List(fields.String(validate=validate.Length(min=1, max=30)), load_default=list)
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=ROLE_CODE_MAX)),
+                        load_default=list, validate=validate.Length(max=ROLES_MAX))
 
     @validates_schema
     def party_fields(self, data, **kwargs):
@@ -166,7 +169,7 @@ class CustomerUpdateSchema(CustomerFieldsSchema):
     """Only the fields given change (load it partial at the top level); lists given replace
     the stored ones."""
 
-    expected_version = fields.Integer(validate=validate.Range(min=1), metadata={
+    expected_version = fields.Integer(validate=validate.Range(min=1, max=VERSION_MAX), metadata={
         "description": "Optimistic lock: refused with a conflict when the customer is newer."})
 
 

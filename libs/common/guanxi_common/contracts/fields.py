@@ -285,6 +285,9 @@ def _json_value_problem(value):
     return None
 
 
+#: the highest version of a record (its ``version`` column is a 32-bit integer)
+VERSION_MAX = 2 ** 31 - 1
+
 #: the highest page number any list accepts: far past any real list, low enough that
 #: ``(page - 1) * page_size`` stays a sane OFFSET on every database
 MAX_PAGE = 100_000

@@ -68,6 +68,7 @@ class ForecastArgs(StrictSchema):
                             metadata={"description": "Default 6."})
     by = fields.List(fields.String(validate=validate.OneOf(FORECAST_GROUPINGS)),
                      load_default=lambda: list(FORECAST_GROUPINGS),
+                     validate=validate.Length(max=len(FORECAST_GROUPINGS)),
                      metadata={"description": "Repeat for several; default all three."})
     owner = _owner()
     region = _region()
