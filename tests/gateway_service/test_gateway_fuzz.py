@@ -11,7 +11,9 @@ documented body schema and headers (``Retry-After`` etc.).
 Bounded and reproducible: a fixed number of examples per operation and mode, derandomized
 (the same cases on every run), no shrinking, no example database, a per-example deadline.
 Path parameters are drawn partly from real records (a customer, a product) so the fuzz
-reaches past the 404s into the services.
+reaches past the 404s into the services. The document bounds every input in standard
+keywords (test_input_bounds checks it), so the generated values include the edges: the
+longest names, the largest amounts and pages, the patterns' limits.
 """
 import time
 from collections import Counter

@@ -27,9 +27,7 @@ class CustomerReplicaIn(_Reader):
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=36))
     number = fields.String(required=True, validate=validate.Length(min=1, max=16))
-    # no minimum: the producer refuses blank names now, but records it stored before may
-    # hold "" and must not park every later event of their customer
-    name = fields.String(required=True, validate=validate.Length(max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     party_type = fields.String(required=True, validate=validate.OneOf(PARTY_TYPES))
     status = fields.String(required=True, validate=validate.Length(min=1, max=12))
     roles = fields.List(fields.String(validate=validate.Length(min=1, max=30)),
