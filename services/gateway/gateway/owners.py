@@ -9,14 +9,14 @@ rep any customer, a regional role only in their region.
 """
 from guanxi_common import access
 from guanxi_common.context import Actor
-from guanxi_common.contracts.roles import ADMIN, OWNER_SCOPED
+from guanxi_common.contracts.roles import ADMIN, CUSTOMER_HOLDERS
 from guanxi_common.errors import ValidationFailed
 
 from gateway.app import db_session
 from gateway.models import User
 
 #: the roles that may own customers and sales work (as they may claim from the pool)
-HOLDER_ROLES = frozenset({ADMIN, "sales_manager"}) | OWNER_SCOPED
+HOLDER_ROLES = frozenset({ADMIN, *CUSTOMER_HOLDERS})
 
 
 def holder(owner_id):

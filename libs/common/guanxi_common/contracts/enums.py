@@ -20,11 +20,15 @@ EXPORT_FORMATS = ("jsonl", "csv")
 #: an order's lifecycle (sales.domain.orders holds the transitions between them)
 ORDER_STATES = ("credit_hold", "confirmed", "shipped", "invoiced", "paid", "closed",
                 "cancelled")
+#: the states of an order still in progress (what a Customer 360 lists as open)
+OPEN_ORDER_STATES = ("credit_hold", "confirmed", "shipped", "invoiced")
 #: what the credit check decided for an order
 CREDIT_OUTCOMES = ("pass", "warn", "hold")
 #: who an order involves: the buyer, the receiver, the one invoiced and the one who pays
 PARTNER_FUNCTIONS = ("sold_to", "ship_to", "bill_to", "payer")
 INVOICE_STATUSES = ("open", "partially_paid", "paid")
+#: invoices with an amount outstanding
+UNPAID_INVOICE_STATUSES = ("open", "partially_paid")
 PAYMENT_METHODS = ("bank_transfer", "cash", "cheque", "card", "alipay", "wechat_pay",
                    "acceptance_bill", "other")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")

@@ -46,3 +46,5 @@ REGIONAL_WRITERS = frozenset({Role.SALES_MANAGER.value, Role.CREDIT_MANAGER.valu
                               Role.REGIONAL_OFFICE.value})
 #: Read and change the records they own, and those nobody owns (the pool).
 OWNER_SCOPED = frozenset({Role.SALES_REP.value})
+#: Hold customers: claim them from the pool and be named their owner.
+CUSTOMER_HOLDERS = (Role.SALES_REP.value, Role.SALES_MANAGER.value)

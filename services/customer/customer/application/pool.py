@@ -11,6 +11,7 @@ from customer.adapters.models import Customer
 from customer.application.changes import TERMINAL, emit, ensure_live, record_change, snapshot
 from customer.domain import pool
 from guanxi_common.clock import utcnow
+from guanxi_common.contracts.roles import CUSTOMER_HOLDERS
 from guanxi_common.engine import serialize_on
 from guanxi_common.errors import BusinessRuleViolation, domain_rules
 
@@ -38,7 +39,7 @@ def _set_owner(uow, customer, owner_id, action, reason=None, now=None):
 
 def claim(uow, ref, policy, now=None):
     actor = uow.actor
-    access.ensure_role(actor, "sales_rep", "sales_manager", action="claim from the pool")
+    access.ensure_role(actor, *CUSTOMER_HOLDERS, action="claim from the pool")
     customer = repo.get_customer(uow.session, ref, for_update=True)
     access.ensure_read(actor, customer, ref)  # an owned customer out of scope: as if missing
     ensure_live(customer)

@@ -14,13 +14,14 @@ Sections: ``profile`` (customer.get) and what is derived from it (``roles``, ``o
 ``receivables`` (sales.list_invoices, open and partially paid) and ``recent_activities``
 (sales.list_activities, newest first).
 """
-import re
 from decimal import Decimal
 
 from flask import Blueprint
 from nameko.exceptions import RpcTimeout, UnknownService
 
+from guanxi_common.contracts.enums import OPEN_ORDER_STATES, UNPAID_INVOICE_STATUSES
 from guanxi_common.errors import NotFound, ServiceUnavailable
+from guanxi_common.identifiers import is_customer_number
 
 from gateway.api import customer_schemas as s
 from gateway.app import rpc_pool
@@ -30,12 +31,9 @@ from gateway.rpc_pool import Unavailable
 blueprint = Blueprint("lookup", __name__)
 
 TAG = "customer-360"
-OPEN_ORDER_STATES = ("credit_hold", "confirmed", "shipped", "invoiced")
-UNPAID_INVOICE_STATES = ("open", "partially_paid")
 ORDERS_SHOWN = 10
 INVOICES_SHOWN = 50
 ACTIVITIES_SHOWN = 10
-_NUMBER = re.compile(r"^[cC]\d+$")
 
 #: section -> the service that answers it (for "<service> unavailable").
 SECTION_SERVICES = {"profile": "customer", "relationships": "customer",
@@ -66,7 +64,7 @@ def lookup_by_phone(query):
 
 def build_360(number):
     number = number.strip()
-    if _NUMBER.match(number):
+    if is_customer_number(number):
         number = number.upper()  # the sales service matches numbers exactly
     calls = {
         "profile": lambda rpc: rpc.customer.get(number),
@@ -76,7 +74,7 @@ def build_360(number):
     }
     for state in OPEN_ORDER_STATES:
         calls[f"orders:{state}"] = _orders(number, state)
-    for state in UNPAID_INVOICE_STATES:
+    for state in UNPAID_INVOICE_STATUSES:
         calls[f"invoices:{state}"] = _invoices(number, state)
     results = rpc_pool().gather(calls)
     _raise_refusals(results)
@@ -96,7 +94,7 @@ def build_360(number):
     answer["relationships"] = _section(results["relationships"], "customer",
                                        lambda items: {"items": items})
     answer["open_orders"] = _combined(results, "orders", OPEN_ORDER_STATES, _open_orders)
-    answer["receivables"] = _combined(results, "invoices", UNPAID_INVOICE_STATES, _receivables)
+    answer["receivables"] = _combined(results, "invoices", UNPAID_INVOICE_STATUSES, _receivables)
     answer["recent_activities"] = _section(
         results["recent_activities"], "sales",
         lambda page: {"items": page["items"], "total": page["total"]})
