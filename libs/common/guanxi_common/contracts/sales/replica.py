@@ -27,7 +27,9 @@ class CustomerReplicaIn(_Reader):
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=36))
     number = fields.String(required=True, validate=validate.Length(min=1, max=16))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # empty allowed: names stored before the customer service trimmed them may be blank,
+    # and a replica must never park a customer's events for what its owner once accepted
+    name = fields.String(required=True, validate=validate.Length(max=200))
     party_type = fields.String(required=True, validate=validate.OneOf(PARTY_TYPES))
     status = fields.String(required=True, validate=validate.Length(min=1, max=12))
     roles = fields.List(fields.String(validate=validate.Length(min=1, max=30)),
