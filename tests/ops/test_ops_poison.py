@@ -83,13 +83,15 @@ def test_a_request_that_killed_the_process_is_parked_after_the_restart(
         poison_service, raw_rpc, rpc_client, amqp_uri):
     first = poison_service()
     innocent = raw_rpc.request("handle", ["innocent", 1.5])  # in flight when it dies
-    eventlet.sleep(0.3)
+    # the poison follows once the innocent request is running, however slow the machine
+    assert wait_for(lambda: "start:innocent" in poison_service.handled(), timeout=15)
     poison = raw_rpc.request("handle", ["poison"])
     assert first.wait(10) == 3, first.output()[-3000:]
 
     second = poison_service()
-    replies = raw_rpc.replies(2)
-    assert replies[innocent] == {"result": "innocent", "error": None}
+    replies = raw_rpc.replies(2, timeout=30)
+    assert replies.get(innocent) == {"result": "innocent", "error": None}, (
+        replies, poison_service.handled(), second.output()[-3000:])
     error = deserialize_error(replies[poison]["error"])
     assert isinstance(error, ServiceUnavailable) and error.details["reason"] == "poison"
 

@@ -27,6 +27,7 @@ class OpsPoisonService(ServiceBase):
     @rpc
     def handle(self, key, seconds=0):
         die_on_poison(key)
+        record(f"start:{key}")
         eventlet.sleep(seconds)
         record(key)
         return key
