@@ -6,11 +6,7 @@ for Nameko, a bug that kills the container, and the unacked message returns
 dies outright.) A message that was merely in flight when its container was killed is run
 again as usual.
 """
-import json
-import time
-import uuid
 
-import amqp
 import eventlet
 import pytest
 from kombu import Connection, Exchange, Producer
@@ -23,6 +19,7 @@ from guanxi_common.errors import ServiceUnavailable
 from guanxi_common.events import dumps, make_event
 from guanxi_common.inflight import InflightLedger, decide
 from guanxi_common.rpc import deserialize_error, rpc
+from guanxi_common.testing.broker import open_raw_rpc
 from guanxi_common.testing.waiting import wait_for
 
 SERVICE = "crashy"
@@ -77,38 +74,16 @@ def start(container_factory, service_config_factory, tmp_path):
 
 @pytest.fixture
 def raw_rpc(amqp_uri):
-    with Connection(amqp_uri) as conn:
-        conn.connect()
-        channel = conn.channel()
-        reply_key = f"test-reply-{uuid.uuid4().hex}"
-        channel.exchange_declare("nameko-rpc", "topic", durable=True, auto_delete=False)
-        channel.queue_declare(reply_key, exclusive=True, auto_delete=True)
-        channel.queue_bind(reply_key, "nameko-rpc", reply_key)
-
-        class Raw:
+    """Requests to the echo method as a plain AMQP client sends them, replies collected."""
+    with open_raw_rpc(amqp_uri) as raw:
+        class Echo:
             @staticmethod
             def request(args):
-                correlation_id = str(uuid.uuid4())
-                channel.basic_publish(
-                    amqp.Message(json.dumps({"args": args, "kwargs": {}}).encode(),
-                                 content_type="application/json", reply_to=reply_key,
-                                 correlation_id=correlation_id),
-                    exchange="nameko-rpc", routing_key=f"{SERVICE}.echo")
-                return correlation_id
+                return raw.request(f"{SERVICE}.echo", args)
 
-            @staticmethod
-            def replies(count, timeout=10.0):
-                got = {}
-                deadline = time.monotonic() + timeout
-                while len(got) < count and time.monotonic() < deadline:
-                    message = channel.basic_get(reply_key, no_ack=True)
-                    if message is None:
-                        eventlet.sleep(0.02)
-                        continue
-                    got[message.properties["correlation_id"]] = json.loads(message.body)
-                return got
+            replies = staticmethod(raw.replies)
 
-        yield Raw
+        yield Echo
 
 
 def test_a_request_that_killed_the_container_is_parked_by_the_next_one(

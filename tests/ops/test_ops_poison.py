@@ -5,12 +5,8 @@ The stand-in service tests/ops/poison_app/opspoison.py runs as a real process an
 process with ``redelivered=True``. That process must park it (reason ``poison``) and keep
 serving, while a message that was merely in flight beside it is handled normally.
 """
-import json
-import time
-import uuid
 from pathlib import Path
 
-import amqp
 import eventlet
 import pytest
 from kombu import Connection, Exchange, Producer
@@ -19,6 +15,7 @@ from guanxi_common.dlq_cli import list_parked
 from guanxi_common.errors import ServiceUnavailable
 from guanxi_common.events import dumps, make_event
 from guanxi_common.rpc import deserialize_error
+from guanxi_common.testing.broker import open_raw_rpc
 from guanxi_common.testing.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -45,36 +42,13 @@ def poison_service(service_process, service_config_factory, tmp_path):
 @pytest.fixture
 def raw_rpc(amqp_uri):
     """Requests published as a plain AMQP client would (no expiration), replies collected."""
-    with Connection(amqp_uri) as conn:
-        conn.connect()
-        channel = conn.channel()
-        reply_key = f"test-reply-{uuid.uuid4().hex}"
-        channel.exchange_declare("nameko-rpc", "topic", durable=True, auto_delete=False)
-        channel.queue_declare(reply_key, exclusive=True, auto_delete=True)
-        channel.queue_bind(reply_key, "nameko-rpc", reply_key)
-
+    with open_raw_rpc(amqp_uri) as raw:
         class Raw:
             @staticmethod
             def request(method, args):
-                correlation_id = str(uuid.uuid4())
-                channel.basic_publish(
-                    amqp.Message(json.dumps({"args": args, "kwargs": {}}).encode(),
-                                 content_type="application/json", reply_to=reply_key,
-                                 correlation_id=correlation_id),
-                    exchange="nameko-rpc", routing_key=f"{SERVICE}.{method}")
-                return correlation_id
+                return raw.request(f"{SERVICE}.{method}", args)
 
-            @staticmethod
-            def replies(count, timeout=15.0):
-                got = {}
-                deadline = time.monotonic() + timeout
-                while len(got) < count and time.monotonic() < deadline:
-                    message = channel.basic_get(reply_key, no_ack=True)
-                    if message is None:
-                        eventlet.sleep(0.05)
-                        continue
-                    got[message.properties["correlation_id"]] = json.loads(message.body)
-                return got
+            replies = staticmethod(raw.replies)
 
         yield Raw
 

@@ -1,5 +1,6 @@
 """The test's own RabbitMQ vhost and what tests do on it: configs and RPC clients on it,
 queues bound and read, and a TCP proxy that cuts the broker away (an outage)."""
+import json
 import socket
 import time
 import uuid
@@ -102,6 +103,27 @@ class RawRpc:
     def publish(self, body, routing_key, **properties):
         self.channel.basic_publish(amqp.Message(body, **properties), exchange="nameko-rpc",
                                    routing_key=routing_key)
+
+    def request(self, routing_key, args, kwargs=None):
+        """A well-formed request as a plain AMQP client sends it (no expiration); returns
+        its correlation id."""
+        correlation_id = str(uuid.uuid4())
+        self.publish(json.dumps({"args": args, "kwargs": kwargs or {}}).encode(), routing_key,
+                     content_type="application/json", reply_to=self.reply_to,
+                     correlation_id=correlation_id)
+        return correlation_id
+
+    def replies(self, count, timeout=10.0):
+        """Up to ``count`` decoded replies by correlation id, waiting at most ``timeout``."""
+        got = {}
+        deadline = time.monotonic() + timeout
+        while len(got) < count and time.monotonic() < deadline:
+            message = self.channel.basic_get(self.reply_to, no_ack=True)
+            if message is None:
+                eventlet.sleep(0.02)
+                continue
+            got[message.properties["correlation_id"]] = json.loads(message.body)
+        return got
 
     def get_reply(self, timeout=5.0):
         """The next message on the reply queue, or None after ``timeout`` seconds."""
