@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import eventlet
-import pytest
 from nameko.testing.services import entrypoint_hook
 from prometheus_client import REGISTRY
 from sqlalchemy import select

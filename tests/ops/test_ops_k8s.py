@@ -1,9 +1,8 @@
 """deploy/k8s: every manifest parses, renders from one base per service, and the customer,
 sales and gateway deployments keep their promises."""
-import json
 import re
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 import yaml

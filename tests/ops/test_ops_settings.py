@@ -3,7 +3,6 @@ read of ``os.environ`` under services/, libs/ and scripts/) are exactly the ones
 README's configuration table, and each is read in one module."""
 import ast
 import re
-from pathlib import Path
 
 from opshelpers import ROOT
 

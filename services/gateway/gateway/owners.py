@@ -9,7 +9,7 @@ rep any customer, a regional role only in their region.
 """
 from guanxi_common import access
 from guanxi_common.context import Actor
-from guanxi_common.contracts.roles import ADMIN, CUSTOMER_HOLDERS
+from guanxi_common.contracts.roles import ADMIN, CUSTOMER_HOLDERS, OWNER_SCOPED
 from guanxi_common.errors import ValidationFailed
 
 from gateway.app import db_session

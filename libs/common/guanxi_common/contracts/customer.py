@@ -16,8 +16,9 @@ from guanxi_common.contracts.enums import (ADDRESS_TYPES, CREDIT_POLICIES, CUSTO
                                            CUSTOMER_TIERS, EXPORT_FORMATS, GENDERS,
                                            MARITAL_STATUSES, PARTY_TYPES, PUBLIC_CUSTOMER_STATUSES)
 from guanxi_common.contracts.fields import (CURRENCY, FIGURE_DIGITS, VERSION_MAX, JsonObject,
-                                            StrictSchema, WireDate, WireDateTime, aware, figure_in,
-                                            money_in, money_out, name_text, page_schema)
+                                            StrictSchema, WireDate, WireDateTime, aware,
+                                            currency_places, figure_in, money_in, money_out,
+                                            name_text, page_schema)
 
 TAG = validate.Length(min=1, max=50)
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,29}$")
@@ -101,6 +102,8 @@ class FinancialInSchema(StrictSchema):
     net_profit = figure_in(allow_none=True, load_default=None, padded=True)
     total_assets = figure_in(allow_none=True, load_default=None, padded=True)
 
+    check_places = currency_places("revenue", "net_profit", "total_assets")
+
 
 class CustomerFieldsSchema(StrictSchema):
     """Fields a client may set; create and update share them."""
@@ -131,6 +134,10 @@ class CustomerFieldsSchema(StrictSchema):
     credit_code = fields.String(allow_none=True, validate=validate.Length(max=30), metadata={
         "description": "Unified social credit code (18 characters, checksum-valid)."})
     financials = fields.List(fields.Nested(FinancialInSchema), validate=validate.Length(max=50))
+
+    check_credit_places = currency_places("credit_limit", currency="credit_currency")
+    check_capital_places = currency_places("registered_capital",
+                                           currency="registered_capital_currency")
 
     @validates("credit_code")
     def check_credit_code(self, value, **kwargs):
@@ -212,6 +219,8 @@ class CreditLimitSchema(StrictSchema):
     credit_currency = fields.String(load_default="CNY", validate=CURRENCY)
     credit_policy = fields.String(required=True, validate=validate.OneOf(CREDIT_POLICIES))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+    check_places = currency_places("credit_limit", currency="credit_currency")
 
 
 class RelationshipCreateSchema(StrictSchema):

@@ -7,7 +7,9 @@ import re
 from datetime import timezone
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from babel.numbers import get_currency_precision
+from marshmallow import (RAISE, Schema, ValidationError, fields, pre_load, validate,
+                         validates_schema)
 
 from guanxi_common.contracts.text import (MAX_JSON_DEPTH, SINGLE_LINE_PATTERN, TOO_DEEP,
                                           depth_of, text_problem, text_problems)
@@ -150,6 +152,65 @@ def money_in(positive=False, *, signed=False, integer_digits=AMOUNT_DIGITS, **kw
                                                 f"{MONEY_PLACES} decimal places", **kwargs)
 
 
+def currency_places_limit(code):
+    """The decimal places an amount in ``code`` may have: the currency's minor units (JPY
+    0, CNY 2) but never more than MONEY_PLACES, what the money columns store, so a
+    3-place currency (BHD, KWD) is limited to 2. The table is Babel's (CLDR), which
+    follows ISO 4217 except where usage has no minor unit any more (IQD 0); an unknown
+    code counts as 2 places."""
+    return min(get_currency_precision(code), MONEY_PLACES)
+
+
+def currency_places(*amounts, currency="currency"):
+    """A schema check, assigned in the schema's body
+    (``check_places = currency_places("list_price", "unit_cost")``): each of ``amounts``
+    has no more decimal places than the currency named by the ``currency`` field of the
+    same body allows (:func:`currency_places_limit`); more are refused, never rounded.
+    ``"lines.unit_price"`` names an amount in each item of a list of bodies. Without a
+    currency in the body (a partial update, a payment in its invoice's currency) the
+    amounts keep the field's own MONEY_PLACES rule."""
+
+    @validates_schema
+    def check_currency_places(self, data, **kwargs):
+        code = data.get(currency)
+        if not code:
+            return
+        limit = currency_places_limit(code)
+        if limit >= MONEY_PLACES:  # the amount fields already refuse more
+            return
+        reason = (f"{code} has no decimal places" if limit == 0 else
+                  f"{code} has at most {limit} decimal place{'s' if limit > 1 else ''}")
+        quantum = Decimal(1).scaleb(-limit)
+        errors = {}
+        for path in amounts:
+            errors.update(_places_errors(data, path.split("."), quantum, reason))
+        if errors:
+            raise ValidationError(errors)
+
+    return check_currency_places
+
+
+def _places_errors(data, path, quantum, reason):
+    """``{field: [reason]}`` (nested as marshmallow nests errors) for each amount at
+    ``path`` in ``data`` with more places than ``quantum``."""
+    name, rest = path[0], path[1:]
+    value = data.get(name) if isinstance(data, dict) else None
+    if value is None:
+        return {}
+    if not rest:
+        return {} if value == value.quantize(quantum) else {name: [reason]}
+    items = enumerate(value) if isinstance(value, list) else [(None, value)]
+    nested = {}
+    for index, item in items:
+        found = _places_errors(item, rest, quantum, reason)
+        if found:
+            if index is None:
+                nested.update(found)
+            else:
+                nested[index] = found
+    return {name: nested} if nested else {}
+
+
 def figure_in(**kwargs):
     """A company's figure (revenue, profit, assets, registered capital): any sign, 2
     decimals, up to what its column holds."""
@@ -274,7 +335,7 @@ def _json_value_problem(value):
             pass
         elif isinstance(item, int):
             if abs(item) > _JSON_NUMBER_MAX:
-                return f"integers from -2^53 to 2^53"
+                return "integers from -2^53 to 2^53"
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return "numbers must be finite (no NaN or Infinity)"

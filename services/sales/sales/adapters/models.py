@@ -7,7 +7,7 @@ down. Everything else is owned by sales.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric,
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric,
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from guanxi_common.contracts.enums import INVOICE_STATUSES, PAYMENT_METHODS
 from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDate, WireDateTime,
-                                            money_in, money_out, page_schema)
+                                            currency_places, money_in, money_out, page_schema)
 from guanxi_common.contracts.sales.references import IDEMPOTENCY_KEY, OWNER, REF
 
 #: payment terms an invoice may give, in days
@@ -47,6 +47,8 @@ class PaymentSchema(StrictSchema):
     reference = fields.String(load_default=None, allow_none=True,
                               validate=validate.Length(min=1, max=100))
     idempotency_key = fields.String(load_default=None, allow_none=True, validate=IDEMPOTENCY_KEY)
+
+    check_places = currency_places("amount")
 
 
 class PaymentOut(Schema):

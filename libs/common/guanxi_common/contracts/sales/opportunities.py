@@ -3,8 +3,9 @@ from marshmallow import Schema, fields, validate
 
 from guanxi_common.contracts.enums import OPPORTUNITY_STATUSES
 from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDate, WireDateTime,
-                                            PlainDecimal, RATE_PLACES, decimal_out, money_in,
-                                            money_out, name_text, page_schema)
+                                            PlainDecimal, RATE_PLACES, currency_places,
+                                            decimal_out, money_in, money_out, name_text,
+                                            page_schema)
 from guanxi_common.contracts.sales.references import (CUSTOMER_REF, LOST_REASON_MAX, OWNER,
                                                       REGION, STAGE_CODE_MAX)
 
@@ -50,6 +51,8 @@ class OpportunityCreateSchema(StrictSchema):
     source_campaign_id = fields.String(load_default=None, allow_none=True, validate=CUSTOMER_REF)
     source_text = fields.String(load_default=None, allow_none=True,
                                 validate=validate.Length(max=200))
+
+    check_places = currency_places("amount")
 
 
 class StageMoveSchema(StrictSchema):

@@ -6,8 +6,8 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from guanxi_common.contracts.enums import CREDIT_OUTCOMES, ORDER_STATES
-from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDateTime, fraction_in,
-                                            money_in, money_out, page_schema, quantity_in,
+from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDateTime,
+                                            currency_places, fraction_in, money_in, money_out, page_schema, quantity_in,
                                             rate_out)
 from guanxi_common.contracts.sales.references import (IDEMPOTENCY_KEY, ORDER_REASON_MAX, OWNER,
                                                       REF)
@@ -46,6 +46,8 @@ class PlaceOrderSchema(StrictSchema):
     currency = fields.String(load_default="CNY", validate=CURRENCY)
     quote_id = fields.String(load_default=None, allow_none=True, validate=REF)
     idempotency_key = fields.String(load_default=None, allow_none=True, validate=IDEMPOTENCY_KEY)
+
+    check_places = currency_places("lines.unit_price")
 
 
 class OrderLinesSchema(StrictSchema):

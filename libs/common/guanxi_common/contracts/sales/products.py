@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
 
-from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDateTime, decimal_out,
-                                            fraction_in, money_in, money_out, name_text,
+from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDateTime,
+                                            currency_places, decimal_out, fraction_in, money_in, money_out, name_text,
                                             page_schema)
 from guanxi_common.contracts.sales.references import REF
 
@@ -24,6 +24,8 @@ class ProductFields(StrictSchema):
     unit_cost = money_in(allow_none=True, metadata={"description": "Null: unknown."})
     tax_rate = fraction_in()
     active = fields.Boolean()
+
+    check_places = currency_places("list_price", "unit_cost")
 
 
 class ProductCreateSchema(ProductFields):

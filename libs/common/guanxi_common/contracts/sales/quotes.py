@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from guanxi_common.contracts.enums import ORDER_STATES, QUOTE_STATUSES
 from guanxi_common.contracts.fields import (CURRENCY, StrictSchema, WireDate, WireDateTime,
-                                            decimal_out, fraction_in, money_in, money_out,
+                                            currency_places, decimal_out, fraction_in, money_in, money_out,
                                             quantity_in)
 from guanxi_common.contracts.sales.references import CUSTOMER_REF, REF
 
@@ -31,6 +31,8 @@ class QuoteCreateSchema(StrictSchema):
                               metadata={"description": "Default today (Asia/Shanghai) + 30 days."})
     lines = fields.List(fields.Nested(QuoteLineInSchema), required=True,
                         validate=validate.Length(min=1, max=QUOTE_LINES_MAX))
+
+    check_places = currency_places("lines.unit_price")
 
 
 class QuotePartnersIn(StrictSchema):
