@@ -99,20 +99,21 @@ def raw_rpc(amqp_uri):
         yield call
 
 
-@pytest.mark.parametrize("case,headers,named", BAD_HEADERS, ids=[c[0] for c in BAD_HEADERS])
-def test_bad_context_header_on_rpc_is_answered_validation_failed(
-        headered, raw_rpc, rpc_client, amqp_uri, case, headers, named):
-    before = rejected(RPC_SERVICE, "bad_header")
-    reply = raw_rpc(headers)
-    assert reply is not None, "the caller got no answer (the service crashed?)"
-    assert reply["result"] is None
-    error = deserialize_error(reply["error"])
-    assert type(error) is ValidationFailed
-    assert named in error.message and named in error.details
-    assert wait_for(lambda: rejected(RPC_SERVICE, "bad_header") == before + 1, 5)
+def test_bad_context_header_on_rpc_is_answered_validation_failed(headered, raw_rpc, rpc_client,
+                                                                 amqp_uri):
+    # every case against one container: a case that killed it would fail all that follow
+    for case, headers, named in BAD_HEADERS:
+        before = rejected(RPC_SERVICE, "bad_header")
+        reply = raw_rpc(headers)
+        assert reply is not None, f"{case}: the caller got no answer (the service crashed?)"
+        assert reply["result"] is None, case
+        error = deserialize_error(reply["error"])
+        assert type(error) is ValidationFailed, case
+        assert named in error.message and named in error.details, case
+        assert wait_for(lambda: rejected(RPC_SERVICE, "bad_header") == before + 1, 5), case
+        assert not headered._died.ready(), case
+        assert rpc_client().headered.whoami()["user_id"] == "system", case
 
-    assert not headered._died.ready()
-    assert rpc_client().headered.whoami()["user_id"] == "system"
     headered.stop()
     assert queue_depth(amqp_uri, f"rpc-{RPC_SERVICE}") == 0  # acked, not left to crash-loop
 
@@ -157,19 +158,19 @@ def publish_event(amqp_uri, key, headers):
     return event
 
 
-@pytest.mark.parametrize("case,headers,named", BAD_HEADERS, ids=[c[0] for c in BAD_HEADERS])
-def test_bad_context_header_on_an_event_is_parked_with_the_reason(
-        event_service, amqp_uri, case, headers, named):
-    before = rejected(EVENT_SERVICE, "bad_header")
-    event = publish_event(amqp_uri, "bad", headers)
+def test_bad_context_header_on_an_event_is_parked_with_the_reason(event_service, amqp_uri):
     dlq = f"{EVENT_SERVICE}.dlq"
-    assert wait_for(lambda: queue_depth(amqp_uri, dlq) == 1, 5), "not parked"
-    [item] = list_parked(amqp_uri, EVENT_SERVICE)
-    assert item["message_id"] == event["event_id"]
-    assert item["reason"] == "malformed:bad_header"
-    assert named in item["error_message"]
-    assert rejected(EVENT_SERVICE, "bad_header") == before + 1
-    assert SEEN == []
+    for parked_before, (case, headers, named) in enumerate(BAD_HEADERS):
+        before = rejected(EVENT_SERVICE, "bad_header")
+        event = publish_event(amqp_uri, f"bad-{case}", headers)
+        assert wait_for(lambda: queue_depth(amqp_uri, dlq) == parked_before + 1, 5), \
+            f"{case}: not parked"
+        item = next(i for i in list_parked(amqp_uri, EVENT_SERVICE)
+                    if i["message_id"] == event["event_id"])
+        assert item["reason"] == "malformed:bad_header", case
+        assert named in item["error_message"], case
+        assert rejected(EVENT_SERVICE, "bad_header") == before + 1, case
+        assert SEEN == [], case
 
     publish_event(amqp_uri, "good", {"nameko.user_id": "u-9"})
     assert wait_for(lambda: ("good", "u-9") in SEEN, 5)
