@@ -15,6 +15,8 @@ from guanxi_common.testing import find_free_port
 
 from test_gateway_gunicorn import wait_for
 
+pytestmark = pytest.mark.slow  # real gunicorn processes
+
 
 @pytest.fixture(scope="module")
 def gunicorn_base(tmp_path_factory):

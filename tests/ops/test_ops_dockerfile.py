@@ -146,6 +146,7 @@ def healthcheck_argv():
     return json.loads(check[check.index("CMD ") + 4:])
 
 
+@pytest.mark.slow  # runs the health check command as a process
 @pytest.mark.parametrize("service, port_setting", [("customer", "CUSTOMER_HTTP_PORT"),
                                                    ("gateway", "GATEWAY_PORT")])
 def test_the_health_check_asks_the_port_the_service_reads(service, port_setting):

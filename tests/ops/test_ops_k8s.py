@@ -77,6 +77,7 @@ def test_every_manifest_parses_and_is_used_by_a_kustomization():
         assert doc["metadata"]["name"]
 
 
+@pytest.mark.slow  # runs kubectl
 def test_the_render_matches_kubectl_kustomize():
     """k8s_render stands in for kubectl where it is not installed: prove they agree."""
     def key(doc):
