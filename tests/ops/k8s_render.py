@@ -1,7 +1,8 @@
 """Renders deploy/k8s the way `kubectl kustomize` does, for the subset of kustomize the
 manifests use, so that the manifest tests run on machines without kubectl. Anything
-outside that subset raises; test_ops_k8s.py checks the result against kubectl where it is
-installed."""
+outside that subset raises. test_ops_k8s.py checks the result against kubectl's own
+render, kept in k8s_kubectl_render.yaml (``python tests/ops/k8s_render.py`` writes it anew
+with kubectl), and against live kubectl where it is installed."""
 import copy
 import re
 import shutil
@@ -24,6 +25,16 @@ def kubectl_render(path):
     out = subprocess.run([kubectl, "kustomize", str(path)], check=True, capture_output=True,
                          text=True, timeout=60).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+#: the folders of deploy/k8s that render on their own
+RENDERED_FOLDERS = ("", "gateway", "services/customer", "services/sales")
+KUBECTL_RENDER = Path(__file__).with_name("k8s_kubectl_render.yaml")
+
+
+def kubectl_reference():
+    """kubectl's render of each folder as it was recorded: ``{folder: [documents]}``."""
+    return yaml.safe_load(KUBECTL_RENDER.read_text())
 
 
 def render(path):
@@ -162,3 +173,12 @@ def _transform(docs, kustomization):
 def _pod_spec(doc):
     template = doc.get("spec", {}).get("template")
     return template["spec"] if template else None
+
+
+if __name__ == "__main__":
+    k8s = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+    reference = {folder: kubectl_render(k8s / folder) for folder in RENDERED_FOLDERS}
+    if None in reference.values():
+        raise SystemExit("kubectl is not installed")
+    KUBECTL_RENDER.write_text(yaml.safe_dump(reference, allow_unicode=True, sort_keys=True))
+    print(f"wrote {KUBECTL_RENDER}")
